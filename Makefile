@@ -1,0 +1,34 @@
+# Two entry points for a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?= -n 2 -m "not slow"
+
+.PHONY: install test test-all demo bench clean
+
+$(STAMP): setup.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Fast suite, in parallel on 2 cores.
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS) tests
+
+# Everything, slow tests included.
+test-all: $(STAMP)
+	$(PY) -m pytest -n 2 tests
+
+# The main job end to end on the bundled real Kepler-90 data.
+demo: $(STAMP)
+	$(PY) -m astronet.demo --kepler_data_dir=tests/data/kepler/fits --output_dir=demo_output
+
+bench: $(STAMP)
+	$(PY) bench/bench_light_curve.py
+
+clean:
+	rm -rf $(VENV) demo_output .pytest_cache

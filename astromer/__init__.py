@@ -1,0 +1,1 @@
+"""ASTROMER: transformer embeddings of single-band light curves (port in progress)."""

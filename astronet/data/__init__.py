@@ -1,0 +1,1 @@
+"""Record generation and preprocessing for Astronet (Kepler and TESS)."""

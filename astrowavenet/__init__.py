@@ -1,0 +1,1 @@
+"""AstroWaveNet: generative model of light curves (port in progress)."""

@@ -1,0 +1,1 @@
+"""Transformer classifier of stellar flares in TESS light curves (port in progress)."""

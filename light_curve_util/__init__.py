@@ -1,0 +1,1 @@
+"""Light-curve readers and transforms shared by every model (Kepler and TESS)."""

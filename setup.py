@@ -1,0 +1,39 @@
+"""astronet-tf2: TensorFlow 2 / Keras 3 port of exoplanet and variable-star deep-learning tools."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="astronet-tf2",
+    version="0.1.0",
+    description=("TF2 / Keras 3 port of Astronet, Astronet-Triage, AstroWaveNet, "
+                 "ASTROMER and a TESS flare transformer"),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=[
+        "astronet", "astronet.*", "astrowavenet", "astrowavenet.*", "astromer",
+        "astromer.*", "flare_transformer", "flare_transformer.*",
+        "light_curve_util", "light_curve_util.*", "third_party",
+        "third_party.*", "tf_util", "tf_util.*"
+    ]),
+    install_requires=[
+        "tensorflow>=2.16",
+        "tensorflow-datasets",
+        "numpy",
+        "scipy",
+        "pandas",
+        "astropy",
+        "pydl",
+        "h5py",
+        "matplotlib",
+        "absl-py",
+    ],
+    extras_require={
+        "test": ["pytest", "pytest-xdist"],
+    },
+    license="Apache-2.0",
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Astronomy",
+    ],
+)

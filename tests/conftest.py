@@ -1,0 +1,61 @@
+"""Shared test fixtures.
+
+Small real inputs live in tests/data (copied from ../shared/fixtures). Tests that
+need the large fixtures (checkpoints, full record shards) use `shared_fixtures`,
+which points at ../shared/fixtures (override with ASTRONET_SHARED_FIXTURES) and
+skips when it is absent.
+"""
+
+import json
+import os
+import pathlib
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+TEST_DATA = ROOT / "tests" / "data"
+KEPLER_FITS_DIR = TEST_DATA / "kepler" / "fits"
+KEPLER90_ID = 11442793
+# Kepler-90 i, from the exoplanet-ml README (days, BKJD).
+KEPLER90I = dict(period=14.44912, t0=2.2, duration=0.11267)
+
+
+@pytest.fixture(scope="session")
+def test_data() -> pathlib.Path:
+  return TEST_DATA
+
+
+@pytest.fixture(scope="session")
+def shared_fixtures() -> pathlib.Path:
+  path = pathlib.Path(
+      os.environ.get("ASTRONET_SHARED_FIXTURES", ROOT.parent / "shared" / "fixtures"))
+  if not path.is_dir():
+    pytest.skip("shared fixtures not found at {}".format(path))
+  return path
+
+
+@pytest.fixture(scope="session")
+def golden_functions():
+  return np.load(TEST_DATA / "kepler" / "golden_functions.npz")
+
+
+@pytest.fixture(scope="session")
+def golden_functions_meta():
+  return json.loads((TEST_DATA / "kepler" / "golden_functions.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def golden_kepler90i():
+  return np.load(TEST_DATA / "kepler" / "golden_kepler90i.npz")
+
+
+@pytest.fixture(scope="session")
+def golden_kepler90i_meta():
+  return json.loads((TEST_DATA / "kepler" / "golden_kepler90i.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def kepler90_files():
+  from light_curve_util import kepler_io
+  return kepler_io.kepler_filenames(str(KEPLER_FITS_DIR), KEPLER90_ID)

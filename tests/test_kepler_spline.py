@@ -1,0 +1,132 @@
+"""third_party.kepler_spline and robust_mean against golden outputs of the original."""
+
+import numpy as np
+import pytest
+
+from light_curve_util import util
+from third_party.kepler_spline import kepler_spline
+from third_party.robust_mean import robust_mean
+from tf_util import errors
+
+SPLINE_RTOL = 1e-5
+# The spline agrees with the original to ~1e-10 relative (pydl's linear algebra
+# on another numpy/BLAS); that moves the sum of squared residuals, hence the
+# BIC, by ~1e-9 relative.
+BIC_RTOL = 1e-7
+
+
+def assert_spline_close(actual, expected):
+  finite = np.isfinite(expected)
+  np.testing.assert_array_equal(np.isfinite(actual), finite)
+  np.testing.assert_allclose(actual[finite], expected[finite], rtol=SPLINE_RTOL, atol=0)
+
+
+@pytest.fixture(scope="module")
+def q3_segments(golden_functions):
+  return util.split(golden_functions["q3_time"], golden_functions["q3_flux"], 0.75)
+
+
+def test_robust_mean(golden_functions):
+  flux = golden_functions["q3_flux"]
+  mean, mean_std, mask = robust_mean.robust_mean(flux - np.median(flux), cut=3)
+  np.testing.assert_array_equal(mask, golden_functions["robust_mean_q3_mask"])
+  np.testing.assert_allclose([mean, mean_std], golden_functions["robust_mean_q3_mean_std"],
+                             rtol=1e-12)
+
+
+def test_robust_mean_zero_mad_falls_back():
+  y = np.array([1.0] * 6 + [2.0, 50.0])
+  _, _, mask = robust_mean.robust_mean(y, cut=3)
+  assert mask.tolist() == [True] * 7 + [False]
+
+
+def test_kepler_spline_segment(golden_functions):
+  spline, mask = kepler_spline.kepler_spline(
+      golden_functions["kepler_spline_seg0_time"], golden_functions["kepler_spline_seg0_flux"],
+      bkspace=1.5, maxiter=5, outlier_cut=3)
+  assert_spline_close(spline, golden_functions["kepler_spline_seg0_spline"])
+  np.testing.assert_array_equal(mask, golden_functions["kepler_spline_seg0_mask"])
+  assert np.sum(~mask) == 6
+
+
+def test_fit_kepler_spline_q3(golden_functions, golden_functions_meta, q3_segments):
+  spline, metadata = kepler_spline.fit_kepler_spline(*q3_segments, verbose=False)
+  assert_spline_close(np.concatenate(spline), golden_functions["fit_kepler_spline_q3_spline"])
+  np.testing.assert_array_equal(np.concatenate(metadata.light_curve_mask),
+                                golden_functions["fit_kepler_spline_q3_mask"])
+  expected = golden_functions_meta["fit_kepler_spline_q3_*"]["metadata"]
+  assert metadata.bkspace == pytest.approx(expected["bkspace"], rel=1e-12)
+  assert metadata.bic == pytest.approx(expected["bic"], rel=BIC_RTOL)
+  assert metadata.likelihood_term == pytest.approx(expected["likelihood_term"], rel=BIC_RTOL)
+  assert metadata.penalty_term == pytest.approx(expected["penalty_term"], rel=1e-12)
+  assert metadata.bad_bkspaces == expected["bad_bkspaces"]
+  assert metadata.failed_segments == []
+
+
+def test_choose_kepler_spline_penalty(golden_functions, golden_functions_meta, q3_segments):
+  spline, metadata = kepler_spline.choose_kepler_spline(
+      *q3_segments, bkspaces=[0.3, 1.0, 3.0, 10.0], maxiter=5, penalty_coeff=2.0,
+      verbose=False)
+  assert_spline_close(np.concatenate(spline), golden_functions["choose_kepler_spline_q3_spline"])
+  mask = np.concatenate(metadata.light_curve_mask)
+  np.testing.assert_array_equal(mask, golden_functions["choose_kepler_spline_q3_mask"])
+  expected = golden_functions_meta["choose_kepler_spline_q3_*"]["metadata"]
+  assert metadata.bkspace == expected["bkspace"]
+  assert np.sum(~mask) == expected["num_points_clipped"]
+  assert metadata.bic == pytest.approx(expected["bic"], rel=BIC_RTOL)
+
+
+def test_insufficient_points_message(golden_functions_meta):
+  kind, message = golden_functions_meta["errors"]["kepler_spline(arange(3.), ones(3))"]
+  with pytest.raises(kepler_spline.InsufficientPointsError) as e:
+    kepler_spline.kepler_spline(np.arange(3.), np.ones(3))
+  assert type(e.value).__name__ == kind and str(e.value) == message
+  assert isinstance(e.value, errors.AstronetError)
+
+
+def test_short_segment_gets_nan_spline(golden_functions):
+  all_time = [np.linspace(0, 1, 3), np.linspace(2, 3, 50)]
+  all_flux = [np.ones(3), 1 + 0.001 * np.sin(np.linspace(0, 6, 50))]
+  spline, metadata = kepler_spline.choose_kepler_spline(all_time, all_flux, [0.5],
+                                                        verbose=False)
+  assert np.all(np.isnan(spline[0]))
+  assert metadata.bkspace == 0.5
+  assert_spline_close(np.concatenate(spline),
+                      golden_functions["choose_kepler_spline_short_segment_spline"])
+
+
+def test_empty_input_gives_nan_spline():
+  spline, metadata = kepler_spline.choose_kepler_spline([np.array([1.0])], [np.array([1.0])],
+                                                        [1.0], verbose=False)
+  assert np.all(np.isnan(spline[0])) and metadata.bkspace is None
+
+
+def test_pydl_failure_in_one_segment_is_contained(test_data):
+  """Regression: pydl's "could not broadcast input array" ValueError on a
+  segment of clustered points crashed the original's record jobs."""
+  bad = np.load(test_data / "pydl_broadcast_segment.npz")
+  bkspace = float(bad["bkspace"])
+  with pytest.raises(kepler_spline.SegmentFitError, match="could not broadcast") as e:
+    kepler_spline.kepler_spline(bad["time"], bad["flux"], bkspace=bkspace)
+  assert "18 points" in str(e.value)
+
+  good_time = np.linspace(100, 110, 300)
+  good_flux = 1 + 0.001 * np.sin(good_time)
+  spline, metadata = kepler_spline.choose_kepler_spline(
+      [good_time, bad["time"]], [good_flux, bad["flux"]], [bkspace], verbose=False)
+  assert np.all(np.isfinite(spline[0])) and np.all(np.isnan(spline[1]))
+  assert metadata.bkspace == bkspace
+  assert [(f.segment_index, f.bkspace) for f in metadata.failed_segments] == [(1, bkspace)]
+  assert "could not broadcast" in metadata.failed_segments[0].message
+  assert not metadata.light_curve_mask[1].any()
+
+
+def test_pydl_failure_does_not_stop_fit_kepler_spline(test_data):
+  bad = np.load(test_data / "pydl_broadcast_segment.npz")
+  good_time = np.linspace(100, 110, 300)
+  good_flux = 1 + 0.001 * np.sin(good_time)
+  spline, metadata = kepler_spline.fit_kepler_spline(
+      [good_time, bad["time"]], [good_flux, bad["flux"]],
+      bkspace_min=float(bad["bkspace"]), bkspace_max=20, bkspace_num=5, verbose=False)
+  assert np.all(np.isfinite(spline[0]))
+  assert metadata.bkspace is not None

@@ -1,0 +1,55 @@
+"""The project's exceptions, in one module.
+
+Every error raised for bad input derives from `AstronetError`, so batch jobs can
+catch one class, log the message (which always names the offending file, field
+or value) and move on to the next TCE. Each class also derives from the builtin
+exception that code written against the originals may already catch
+(`IOError`, `ValueError`).
+"""
+
+from __future__ import annotations
+
+
+class AstronetError(Exception):
+  """Base class of every error raised by astronet-tf2 for bad input."""
+
+
+class LightCurveFileError(AstronetError, IOError):
+  """A light-curve file is missing, unreadable, truncated or corrupt."""
+
+  def __init__(self, message: str, filename: str | None = None):
+    super().__init__(message)
+    self.filename = filename
+
+  def __str__(self) -> str:
+    # OSError would format "[Errno None] None: <filename>" once filename is set.
+    return str(self.args[0])
+
+
+class MissingFieldError(LightCurveFileError):
+  """A file lacks a required extension, column, HDF5 dataset or attribute."""
+
+  def __init__(self, message: str, filename: str | None = None,
+               field: str | None = None):
+    super().__init__(message, filename)
+    self.field = field
+
+
+class EmptyLightCurveError(AstronetError, ValueError):
+  """A light curve has no usable (finite) points."""
+
+
+class SparseLightCurveError(AstronetError, ValueError):
+  """Too few points, or too little time coverage, in the window of a view."""
+
+
+class InvalidTCEError(AstronetError, ValueError):
+  """A TCE parameter is out of range (non-positive period, duration >= period...)."""
+
+
+class BinningError(AstronetError, ValueError):
+  """Invalid binning arguments (num_bins, bin_width, x_min/x_max, lengths)."""
+
+
+class DegenerateViewError(AstronetError, ValueError):
+  """A view cannot be normalised (flat or non-finite after binning)."""
