@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from tf_util import errors
 
@@ -88,11 +89,11 @@ def bin_index_ranges(x: np.ndarray, num_bins: int, bin_width: float,
 
 
 def _padded_medians(y, starts, counts, max_count):
-  """Medians via one row per bin, padded with +inf, sorted along rows."""
-  columns = np.arange(max_count)
-  index = starts[:, None] + columns[None, :]
-  valid = columns[None, :] < counts[:, None]
-  rows = np.where(valid, y[np.minimum(index, len(y) - 1)], np.inf)
+  """Medians via one row per bin (a strided window copy), padded with +inf and
+  sorted along rows."""
+  padded = np.concatenate([y, np.full(max_count, np.inf, dtype=y.dtype)])
+  rows = sliding_window_view(padded, max_count)[starts]  # copies the rows
+  np.putmask(rows, np.arange(max_count)[None, :] >= counts[:, None], np.inf)
   rows.sort(axis=1)
   bins = np.arange(len(counts))
   lo = rows[bins, (counts - 1) // 2]
@@ -146,9 +147,9 @@ def segment_medians(y: np.ndarray, starts: np.ndarray,
     lo, hi = _ranked_medians(y, s, c)
   medians = np.where(c % 2 == 1, hi, (lo + hi) / y.dtype.type(2))
 
-  nan_cumsum = np.concatenate([[0], np.cumsum(np.isnan(y))])
-  has_nan = nan_cumsum[s + c] > nan_cumsum[s]
-  if np.any(has_nan):
+  if np.isnan(y).any():  # np.median of a slice holding NaN is NaN.
+    nan_cumsum = np.concatenate([[0], np.cumsum(np.isnan(y))])
+    has_nan = nan_cumsum[s + c] > nan_cumsum[s]
     medians = np.where(has_nan, np.nan, medians)
   result[nonempty] = medians
   return result

@@ -85,6 +85,8 @@ def median_filter(x: np.ndarray,
   medians = binning.segment_medians(y, starts, ends)
   nonempty = ends > starts
   if empty_bin_policy == "median":
+    if np.all(nonempty):  # np.median(y) costs a pass over y; skip if unused.
+      return medians
     result = np.repeat(np.median(y), num_bins)
     result[nonempty] = medians[nonempty]
     return result

@@ -216,7 +216,8 @@ def generate_view(time: np.ndarray,
     # exoplanet-ml: binning.bin_and_aggregate, then empty bins -> median(values).
     view, counts = binning.bin_and_aggregate(time, values, num_bins, bin_width,
                                              t_min, t_max)
-    view = np.where(counts > 0, view, np.median(values))
+    if not np.all(counts > 0):
+      view = np.where(counts > 0, view, np.median(values))
   else:
     view = median_filter.median_filter(
         time, values, num_bins, bin_width, t_min, t_max,

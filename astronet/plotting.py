@@ -1,0 +1,52 @@
+"""Figures of light curves and views (matplotlib, headless Agg backend)."""
+
+from __future__ import annotations
+
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+import numpy as np
+
+
+def _save(fig, output_file: str) -> None:
+  """Writes the figure atomically (temp file + rename)."""
+  directory = os.path.dirname(os.path.abspath(output_file))
+  os.makedirs(directory, exist_ok=True)
+  root, ext = os.path.splitext(output_file)
+  tmp = "{}.tmp{}{}".format(root, os.getpid(), ext)
+  fig.savefig(tmp, dpi=110)
+  plt.close(fig)
+  os.replace(tmp, output_file)
+
+
+def plot_views(global_view: np.ndarray, local_view: np.ndarray, title: str,
+               output_file: str) -> None:
+  """Side-by-side plot of a global and a local view (normalised flux vs bin)."""
+  fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+  for ax, view, name in ((axes[0], global_view, "global view"),
+                         (axes[1], local_view, "local view")):
+    ax.plot(view, ".", markersize=3)
+    ax.set_title("{} ({} bins)".format(name, len(view)))
+    ax.set_xlabel("bin")
+    ax.set_ylabel("normalised flux")
+  fig.suptitle(title)
+  fig.tight_layout()
+  _save(fig, output_file)
+
+
+def plot_detrending(time: np.ndarray, raw_flux: np.ndarray,
+                    detrended_time: np.ndarray, detrended_flux: np.ndarray,
+                    title: str, output_file: str) -> None:
+  """Raw light curve above, spline-detrended light curve below (time in days)."""
+  fig, axes = plt.subplots(2, 1, figsize=(12, 6), sharex=True)
+  axes[0].plot(time, raw_flux, ".", markersize=1)
+  axes[0].set_ylabel("PDCSAP flux (e-/s)")
+  axes[1].plot(detrended_time, detrended_flux, ".", markersize=1)
+  axes[1].set_ylabel("flux / spline")
+  axes[1].set_xlabel("time (days)")
+  fig.suptitle(title)
+  fig.tight_layout()
+  _save(fig, output_file)
