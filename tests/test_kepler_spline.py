@@ -130,3 +130,20 @@ def test_pydl_failure_does_not_stop_fit_kepler_spline(test_data):
       bkspace_min=float(bad["bkspace"]), bkspace_max=20, bkspace_num=5, verbose=False)
   assert np.all(np.isfinite(spline[0]))
   assert metadata.bkspace is not None
+
+
+def test_fit_kepler_spline_kepler90_all_quarters(golden_kepler90i, golden_kepler90i_meta,
+                                                 kepler90_files):
+  from light_curve_util import kepler_io
+  all_time, all_flux = kepler_io.read_kepler_light_curve(kepler90_files)
+  all_time, all_flux = util.split(all_time, all_flux, gap_width=0.75)
+  assert [len(t) for t in all_time] == list(golden_kepler90i["split_segment_lengths"])
+  spline, metadata = kepler_spline.fit_kepler_spline(all_time, all_flux, verbose=False)
+  assert_spline_close(np.concatenate(spline), golden_kepler90i["spline"])
+  mask = np.concatenate(metadata.light_curve_mask)
+  np.testing.assert_array_equal(mask, golden_kepler90i["spline_mask"])
+  expected = golden_kepler90i_meta["spline_metadata"]
+  assert mask.sum() == expected["num_points_used"]
+  assert metadata.bkspace == pytest.approx(expected["bkspace"], rel=1e-12)
+  assert metadata.bic == pytest.approx(expected["bic"], rel=BIC_RTOL)
+  assert metadata.bad_bkspaces == expected["bad_bkspaces"]

@@ -53,3 +53,7 @@ class BinningError(AstronetError, ValueError):
 
 class DegenerateViewError(AstronetError, ValueError):
   """A view cannot be normalised (flat or non-finite after binning)."""
+
+
+class RecordFormatError(AstronetError, ValueError):
+  """A TFRecord file is unreadable or its examples do not fit the config."""

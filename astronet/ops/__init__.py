@@ -1,0 +1,1 @@
+"""Input pipelines and training helpers for Astronet."""

@@ -1,0 +1,168 @@
+"""tf.data input pipeline over sharded TFRecords of Astronet examples.
+
+Reads records written by the original exoplanet-ml / Astronet-Triage code and by
+this package (same schema: float_list views, a bytes label). The pipeline
+interleaves files in parallel, parses in parallel, optionally reverses the time
+series (the original's augmentation), shuffles, batches and prefetches.
+
+Each element is ``(features, labels)`` with ``features`` a dict
+``{feature_name: float32 [batch, length]}`` (the input names of the Keras
+models) and ``labels`` int32 [batch]; with ``include_labels=False`` only the
+features dict.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Mapping
+
+import tensorflow as tf
+
+from tf_util import errors
+
+# Label maps of the originals: Kepler `av_training_set`, TESS `Disposition`.
+KEPLER_LABEL_MAP = {"PC": 1, "AFP": 0, "NTP": 0}
+TESS_LABEL_MAP = {"PC": 1, "EB": 1, "J": 0, "IS": 0, "V": 0, "O": 0}
+
+
+def expand_file_pattern(file_pattern: str) -> list[str]:
+  """Files matching a glob or a comma-separated list of globs, in sorted order.
+
+  Raises:
+    LightCurveFileError: A pattern matches no file.
+  """
+  filenames = []
+  for pattern in file_pattern.split(","):
+    matches = sorted(glob.glob(pattern))
+    if not matches:
+      raise errors.LightCurveFileError(
+          "Found no input files matching {}".format(pattern), pattern)
+    filenames.extend(matches)
+  return filenames
+
+
+def check_record_file(filename: str, features: Mapping[str, int],
+                      label_feature: str | None = None) -> None:
+  """Checks the first record of a file against the expected feature lengths.
+
+  Raises:
+    RecordFormatError: Unreadable record, missing feature or wrong length.
+  """
+  try:
+    first = next(iter(tf.data.TFRecordDataset(filename).take(1)), None)
+  except tf.errors.OpError as e:
+    raise errors.RecordFormatError(
+        "Cannot read TFRecord file {}: {}".format(filename, e.message)) from e
+  if first is None:
+    return  # Empty shards are legitimate (the original writes them).
+  ex = tf.train.Example.FromString(first.numpy())
+  for name, length in features.items():
+    if name not in ex.features.feature:
+      raise errors.RecordFormatError(
+          "Record file {} has no feature {!r} (features: {})".format(
+              filename, name, sorted(ex.features.feature)))
+    actual = len(ex.features.feature[name].float_list.value)
+    if actual != length:
+      raise errors.RecordFormatError(
+          "Record file {}: feature {!r} has length {}, the config expects {}".format(
+              filename, name, actual, length))
+  if label_feature and label_feature not in ex.features.feature:
+    raise errors.RecordFormatError(
+        "Record file {} has no label feature {!r}".format(filename, label_feature))
+
+
+def build_dataset(file_pattern: str,
+                  features: Mapping[str, int],
+                  batch_size: int,
+                  label_feature: str | None = None,
+                  label_map: Mapping[str, int] | None = None,
+                  include_labels: bool = True,
+                  reverse_time_series_prob: float = 0.0,
+                  shuffle_filenames: bool = False,
+                  shuffle_values_buffer: int = 0,
+                  repeat: int | None = 1,
+                  seed: int | None = None) -> tf.data.Dataset:
+  """Builds the input pipeline.
+
+  Args:
+    file_pattern: Glob, or comma-separated globs, of TFRecord files.
+    features: {time-series feature name: length}, e.g. {"global_view": 201,
+      "local_view": 61}.
+    batch_size: Examples per batch (the last batch may be smaller).
+    label_feature: Name of the bytes label feature ("av_training_set" for
+      Kepler, "Disposition" for TESS).
+    label_map: {label string: integer id}; ids must be 0..n-1.
+    include_labels: Whether to emit labels.
+    reverse_time_series_prob: Probability of reversing all time series of an
+      example (training augmentation).
+    shuffle_filenames: Shuffle file order each epoch.
+    shuffle_values_buffer: Shuffle buffer size (0 = no shuffling).
+    repeat: Repetitions; None or -1 repeats forever.
+    seed: Seed of shuffling and reversal.
+
+  Returns:
+    A tf.data.Dataset (see module docstring).
+
+  Raises:
+    LightCurveFileError: A pattern matches no file.
+    RecordFormatError: First record of a file does not fit `features`.
+    ValueError: Label ids are not contiguous from 0.
+  """
+  filenames = expand_file_pattern(file_pattern)
+  if include_labels:
+    if not label_feature or not label_map:
+      raise ValueError("include_labels needs label_feature and label_map")
+    label_ids = set(label_map.values())
+    if label_ids != set(range(len(label_ids))):
+      raise ValueError(
+          "Label IDs must be contiguous integers starting at 0. Got: {}".format(
+              label_ids))
+    table = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(
+            list(label_map.keys()), list(label_map.values()),
+            key_dtype=tf.string, value_dtype=tf.int32),
+        default_value=-1)
+  for filename in filenames:
+    check_record_file(filename, features, label_feature if include_labels else None)
+
+  spec = {name: tf.io.FixedLenFeature([length], tf.float32)
+          for name, length in features.items()}
+  if include_labels:
+    spec[label_feature] = tf.io.FixedLenFeature([], tf.string)
+
+  def parse(index, serialized):
+    parsed = tf.io.parse_single_example(serialized, spec)
+    series = {name: parsed[name] for name in features}
+    if reverse_time_series_prob > 0:
+      # Stateless draws keyed by the element index: reproducible under a seed
+      # whatever the parallelism.
+      draw = (tf.random.stateless_uniform(
+          [], seed=tf.stack([tf.constant(seed, tf.int64), index]))
+              if seed is not None else tf.random.uniform([], 0, 1))
+      should_reverse = draw < reverse_time_series_prob
+      series = {
+          name: tf.cond(should_reverse, lambda v=v: tf.reverse(v, axis=[0]),
+                        lambda v=v: v) for name, v in series.items()
+      }
+    if not include_labels:
+      return series
+    label_string = parsed[label_feature]
+    label = table.lookup(label_string)
+    tf.debugging.assert_non_negative(
+        label, message="Unknown label string (not in label_map)")
+    return series, label
+
+  dataset = tf.data.Dataset.from_tensor_slices(filenames)
+  if shuffle_filenames:
+    dataset = dataset.shuffle(len(filenames), seed=seed)
+  dataset = dataset.interleave(
+      tf.data.TFRecordDataset,
+      cycle_length=min(len(filenames), 8),
+      num_parallel_calls=tf.data.AUTOTUNE,
+      deterministic=True)
+  if shuffle_values_buffer > 0:
+    dataset = dataset.shuffle(shuffle_values_buffer, seed=seed)
+  if repeat != 1:
+    dataset = dataset.repeat(None if repeat in (None, -1) else repeat)
+  dataset = dataset.enumerate().map(parse, num_parallel_calls=tf.data.AUTOTUNE)
+  return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
