@@ -147,8 +147,9 @@ def segment_medians(y: np.ndarray, starts: np.ndarray,
     lo, hi = _ranked_medians(y, s, c)
   medians = np.where(c % 2 == 1, hi, (lo + hi) / y.dtype.type(2))
 
-  if np.isnan(y).any():  # np.median of a slice holding NaN is NaN.
-    nan_cumsum = np.concatenate([[0], np.cumsum(np.isnan(y))])
+  is_nan = np.isnan(y)
+  if is_nan.any():  # np.median of a slice holding NaN is NaN.
+    nan_cumsum = np.concatenate([[0], np.cumsum(is_nan)])
     has_nan = nan_cumsum[s + c] > nan_cumsum[s]
     medians = np.where(has_nan, np.nan, medians)
   result[nonempty] = medians

@@ -25,7 +25,6 @@ import math
 
 import numpy as np
 
-from light_curve_util import binning
 from light_curve_util import median_filter
 from light_curve_util import util
 from tf_util import errors
@@ -212,16 +211,11 @@ def generate_view(time: np.ndarray,
           "Too few points near transit: {} points in window [{:.6g}, {:.6g}] d, "
           "data span {:.6g} d".format(in_window, t_min, t_max,
                                       time[-1] - time[0]))
-  if empty_bin_policy == "median":
-    # exoplanet-ml: binning.bin_and_aggregate, then empty bins -> median(values).
-    view, counts = binning.bin_and_aggregate(time, values, num_bins, bin_width,
-                                             t_min, t_max)
-    if not np.all(counts > 0):
-      view = np.where(counts > 0, view, np.median(values))
-  else:
-    view = median_filter.median_filter(
-        time, values, num_bins, bin_width, t_min, t_max,
-        empty_bin_policy=empty_bin_policy).astype(np.float64)
+  # Medians are taken in the flux dtype (float32 for Kepler FITS), then the
+  # view is float64, as exoplanet-ml's bin_and_aggregate produced it.
+  view = median_filter.median_filter(
+      time, values, num_bins, bin_width, t_min, t_max,
+      empty_bin_policy=empty_bin_policy).astype(np.float64)
 
   if normalize:
     view -= np.median(view, axis=0)

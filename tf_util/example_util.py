@@ -13,9 +13,6 @@ import tensorflow as tf
 
 from tf_util import errors
 
-_KINDS = ("float_list", "int64_list", "bytes_list")
-
-
 def _feature_value(ex: tf.train.Example, name: str):
   if name not in ex.features.feature:
     raise errors.MissingFieldError(
