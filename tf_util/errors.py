@@ -57,3 +57,10 @@ class DegenerateViewError(AstronetError, ValueError):
 
 class RecordFormatError(AstronetError, ValueError):
   """A TFRecord file is unreadable or its examples do not fit the config."""
+
+
+class CatalogError(AstronetError, ValueError):
+  """A TCE catalog (CSV) lacks columns or has rows with unusable values.
+
+  The message lists the offending rows (line numbers and values).
+  """

@@ -84,32 +84,76 @@ def set_int64_feature(ex: tf.train.Example, name: str, value: Iterable[int],
 
 
 def set_bytes_feature(ex: tf.train.Example, name: str, value: Iterable,
-                      allow_overwrite: bool = False) -> None:
+                      allow_overwrite: bool = False,
+                      bytes_encoding: str = "latin-1") -> None:
+  """Sets a bytes_list feature; str values are encoded with `bytes_encoding`.
+
+  latin-1 is the originals' codec; text it cannot encode falls back to utf-8.
+  """
   _check_new(ex, name, allow_overwrite)
   ex.features.feature[name].bytes_list.value.extend(
-      [v.encode("utf-8") if isinstance(v, str) else bytes(v) for v in value])
+      [_encode(v, bytes_encoding) for v in value])
 
 
-def set_feature(ex: tf.train.Example, name: str, value,
-                allow_overwrite: bool = False) -> None:
-  """Sets a feature, choosing its kind from the values' type.
+def _encode(value, encoding: str) -> bytes:
+  if isinstance(value, (bytes, np.bytes_)):
+    return bytes(value)
+  text = str(value)
+  try:
+    return text.encode(encoding)
+  except UnicodeEncodeError:
+    return text.encode("utf-8")
 
-  Floats -> float_list; ints and bools -> int64_list; str/bytes -> bytes_list.
+
+def infer_kind(value) -> str:
+  """The originals' rule for the kind of a feature from its first value.
+
+  Integers (numpy or Python, not bool) -> "int64_list"; anything `float()`
+  accepts (floats, bools, numeric strings such as "0.01") -> "float_list";
+  everything else (e.g. "?.01", "PC") -> "bytes_list".
+  """
+  first = value[0]
+  if np.issubdtype(type(first), np.integer):
+    return "int64_list"
+  try:
+    float(first)
+    return "float_list"
+  except (TypeError, ValueError):
+    return "bytes_list"
+
+
+_SETTERS = {
+    "float_list": set_float_feature,
+    "int64_list": set_int64_feature,
+}
+
+
+def set_feature(ex: tf.train.Example, name: str, value, kind: str | None = None,
+                allow_overwrite: bool = False,
+                bytes_encoding: str = "latin-1") -> None:
+  """Sets a feature, inferring its kind as exoplanet-ml's `set_feature` did.
+
+  Args:
+    ex: A tf.train.Example.
+    name: Feature name.
+    value: Sequence of values.
+    kind: "bytes_list", "float_list" or "int64_list"; `infer_kind` if None.
+    allow_overwrite: Whether an existing feature may be replaced.
+    bytes_encoding: Codec of str values stored as bytes.
 
   Raises:
-    ValueError: Empty value list, or values of an unsupported type.
+    ValueError: Empty value list, unknown kind, or existing feature.
   """
-  values = list(np.asarray(value).ravel()) if not isinstance(value, (list, tuple)) else list(value)
+  values = list(value) if isinstance(value, (list, tuple)) else list(
+      np.asarray(value).ravel())
   if not values:
-    raise ValueError("Feature {!r}: cannot infer the kind of an empty list".format(name))
-  first = values[0]
-  if isinstance(first, (str, bytes, np.str_, np.bytes_)):
-    set_bytes_feature(ex, name, [str(v) if isinstance(v, np.str_) else v for v in values],
-                      allow_overwrite)
-  elif isinstance(first, (bool, np.bool_, int, np.integer)):
-    set_int64_feature(ex, name, values, allow_overwrite)
-  elif isinstance(first, (float, np.floating)):
-    set_float_feature(ex, name, values, allow_overwrite)
+    raise ValueError(
+        "Feature {!r}: cannot infer the kind of an empty list".format(name))
+  kind = kind or infer_kind(values)
+  if kind == "bytes_list":
+    set_bytes_feature(ex, name, values, allow_overwrite, bytes_encoding)
+  elif kind in _SETTERS:
+    _SETTERS[kind](ex, name, [float(v) if kind == "float_list" else int(v)
+                              for v in values], allow_overwrite)
   else:
-    raise ValueError("Feature {!r}: unsupported value type {}".format(
-        name, type(first).__name__))
+    raise ValueError("Feature {!r}: unrecognised kind {!r}".format(name, kind))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 
 import numpy as np
 
@@ -32,6 +33,14 @@ logger = logging.getLogger(__name__)
 # statsmodels.robust.scale.mad normalisation: MAD / Phi^-1(3/4).
 _NORMAL_MAD_SCALE = 0.6744897501960817
 _TESS_MAD_CLIP = 5.0
+# Start (BTJD) of TESS sectors 2-5, used by Triage to keep only the latest
+# sector of a multi-sector light curve.
+TESS_SECTOR_START_BTJD = {
+    2: 1354.10475587519,
+    3: 1381.70892156158,
+    4: 1410.91724195171,
+    5: 1437.97973532546,
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,14 +51,47 @@ class Mission:
     name: "kepler" or "tess".
     global_view: `ViewConfig` of the global view.
     local_view: `ViewConfig` of the local view.
+    id_column: Catalog column of the star id.
+    period_column: Catalog column of the period (days).
+    t0_column: Catalog column of the first event centre (BKJD / BTJD days).
+    duration_column: Catalog column of the duration (days once read).
+    label_column: Catalog column of the training label.
+    snr_column: Catalog column of the detection signal-to-noise (`--clean`).
+    sector_column: Catalog column of the TESS sector (None for Kepler).
   """
   name: str
   global_view: views.ViewConfig
   local_view: views.ViewConfig
+  id_column: str
+  period_column: str
+  t0_column: str
+  duration_column: str
+  label_column: str
+  snr_column: str
+  sector_column: str | None = None
+
+  def tce_params(self, tce) -> tuple[float, float, float]:
+    """(period, t0, duration) of a catalog row, as floats (days)."""
+    return (float(tce[self.period_column]), float(tce[self.t0_column]),
+            float(tce[self.duration_column]))
+
+  def describe(self, tce) -> str:
+    """Short name of a catalog row for logs and errors."""
+    if self.sector_column is None:
+      return "KIC {} TCE {}".format(tce[self.id_column],
+                                    tce.get("tce_plnt_num", "?"))
+    return "TIC {} sector {}".format(tce[self.id_column],
+                                     tce[self.sector_column])
 
 
-KEPLER = Mission("kepler", views.KEPLER_GLOBAL_VIEW, views.KEPLER_LOCAL_VIEW)
-TESS = Mission("tess", views.TESS_GLOBAL_VIEW, views.TESS_LOCAL_VIEW)
+KEPLER = Mission("kepler", views.KEPLER_GLOBAL_VIEW, views.KEPLER_LOCAL_VIEW,
+                 id_column="kepid", period_column="tce_period",
+                 t0_column="tce_time0bk", duration_column="tce_duration",
+                 label_column="av_training_set", snr_column="tce_model_snr")
+TESS = Mission("tess", views.TESS_GLOBAL_VIEW, views.TESS_LOCAL_VIEW,
+               id_column="tic_id", period_column="Period", t0_column="Epoc",
+               duration_column="Duration", label_column="Disposition",
+               snr_column="SN", sector_column="Sectors")
 MISSIONS = {m.name: m for m in (KEPLER, TESS)}
 
 
@@ -62,6 +104,11 @@ def get_mission(name: str) -> Mission:
         name, sorted(MISSIONS))) from None
 
 
+def _kepler_star_dir(kepid, kepler_data_dir: str) -> str:
+  kepid = "{:09d}".format(int(kepid))
+  return os.path.join(kepler_data_dir, kepid[0:4], kepid)
+
+
 def read_light_curve(kepid, kepler_data_dir: str):
   """Reads the Kepler light curve of `kepid`, one (time, flux) pair per file.
 
@@ -70,9 +117,10 @@ def read_light_curve(kepid, kepler_data_dir: str):
   """
   file_names = kepler_io.kepler_filenames(kepler_data_dir, kepid)
   if not file_names:
+    star_dir = _kepler_star_dir(kepid, kepler_data_dir)
     raise errors.LightCurveFileError(
         "Failed to find .fits files in {} for Kepler ID {}".format(
-            kepler_data_dir, kepid), kepler_data_dir)
+            star_dir, kepid), star_dir)
   return kepler_io.read_kepler_light_curve(file_names)
 
 
@@ -125,11 +173,11 @@ def tess_light_curve_file(tic, tess_data_dir: str, sector: int) -> str:
   """
   filename = tess_io.tess_filenames(tic, tess_data_dir, sector=sector)
   if filename is None:
+    expected = tess_io.tess_filenames(tic, tess_data_dir, sector=sector,
+                                      check_existence=False)
     raise errors.LightCurveFileError(
-        "Failed to find light curve file {} for TIC ID {}".format(
-            tess_io.tess_filenames(
-                tic, tess_data_dir, sector=sector, check_existence=False), tic),
-        tess_data_dir)
+        "Failed to find light curve file {} for TIC ID {}".format(expected, tic),
+        expected)
   return filename
 
 
@@ -163,6 +211,60 @@ def read_and_process_light_curve(tic, tess_data_dir: str, sector: int = 1):
   filename = tess_light_curve_file(tic, tess_data_dir, sector)
   time, mag = tess_io.read_tess_light_curve(filename)
   return process_tess_light_curve(time, mag, filename)
+
+
+def trim_to_sector(time: np.ndarray, flux: np.ndarray, sector: int,
+                   name: str = "TCE"):
+  """Keeps the points of a cumulative TESS light curve from `sector` onwards.
+
+  Sectors without a known start time are returned whole (logged).
+  """
+  start = TESS_SECTOR_START_BTJD.get(int(sector))
+  if start is None:
+    if int(sector) > 1:
+      logger.warning("%s: no start time known for sector %s; keeping the whole "
+                     "multi-sector light curve", name, sector)
+    return time, flux
+  keep = time >= start
+  return time[keep], flux[keep]
+
+
+def read_and_process_tce(tce, mission: Mission, data_dir: str,
+                         trim_multisector: bool = True):
+  """Reads and processes the light curve of one catalog row.
+
+  Args:
+    tce: Mapping with the mission's id column (and, for TESS, Sectors and
+      optionally is_multi).
+    mission: KEPLER or TESS.
+    data_dir: Kepler or Triage TESS base directory.
+    trim_multisector: TESS: keep only the TCE's sector of a multi-sector TIC.
+
+  Returns:
+    time, flux: processed 1D arrays.
+  """
+  if mission.sector_column is None:
+    all_time, all_flux = read_light_curve(tce[mission.id_column], data_dir)
+    return process_light_curve(all_time, all_flux)
+  sector = int(tce[mission.sector_column])
+  time, flux = read_and_process_light_curve(tce[mission.id_column], data_dir,
+                                            sector=sector)
+  if trim_multisector and bool(tce.get("is_multi", False)) and sector > 1:
+    time, flux = trim_to_sector(time, flux, sector, mission.describe(tce))
+    if len(time) == 0:
+      raise errors.EmptyLightCurveError(
+          "{}: no points left after keeping sector {} only".format(
+              mission.describe(tce), sector))
+  return time, flux
+
+
+def light_curve_location(tce, mission: Mission, data_dir: str) -> str:
+  """The file (TESS) or directory (Kepler) a catalog row's light curve is read from."""
+  if mission.sector_column is None:
+    return _kepler_star_dir(tce[mission.id_column], data_dir)
+  return tess_io.tess_filenames(tce[mission.id_column], data_dir,
+                                sector=int(tce[mission.sector_column]),
+                                check_existence=False)
 
 
 def generate_views(time: np.ndarray, flux: np.ndarray, period: float, t0: float,
