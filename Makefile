@@ -10,7 +10,7 @@ PYTEST_ARGS ?= -n 2 -m "not slow"
 $(STAMP): setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -e ".[test]"
+	$(PY) -m pip install -e ".[test,beam]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -29,6 +29,7 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/bench_light_curve.py
+	$(PY) bench/bench_records.py
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache

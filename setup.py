@@ -30,6 +30,7 @@ setup(
     ],
     extras_require={
         "test": ["pytest", "pytest-xdist"],
+        "beam": ["apache-beam"],
     },
     license="Apache-2.0",
     classifiers=[

@@ -270,3 +270,22 @@ def test_cli_exit_status_and_help(triage, tmp_path):
   assert proc.returncode == 1 and "Every one of the 4 TCEs failed" in proc.stderr
   proc = run_cli("--helpshort", cwd=tmp_path)  # absl exits 1 after printing help
   assert "--num_worker_processes" in proc.stdout and "--make_test_set" in proc.stdout
+
+
+def test_beam_direct_runner_writes_identical_shards(triage, tess_config, tmp_path):
+  pytest.importorskip("apache_beam")
+  from astronet.data import beam_generate_input_records as beam_gir
+  data_dir, csv = write_corrupt_inputs(triage, tmp_path)
+  config = records.RecordConfig("tess", str(data_dir))
+  partitions = tess_partitions(csv, False, False)
+  gir.generate_records(partitions, config, str(tmp_path / "mp"))
+  written = beam_gir.run(partitions, config, str(tmp_path / "beam"))
+  assert len(written) == 10
+  for partition in partitions:
+    assert ((tmp_path / "mp" / partition.name).read_bytes() ==
+            (tmp_path / "beam" / partition.name).read_bytes()), partition.name
+  mp = pd.read_csv(tmp_path / "mp" / records.FAILED_TCES_FILE)
+  beam = pd.read_csv(tmp_path / "beam" / records.FAILED_TCES_FILE)
+  assert sorted(beam["id"]) == sorted(mp["id"]) == [999, 100000002]
+  # Resumed: nothing left to do.
+  assert beam_gir.run(partitions, config, str(tmp_path / "beam")) == []

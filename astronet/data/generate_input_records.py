@@ -35,38 +35,42 @@ from tf_util import errors
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_list(
-    "input_tce_csv_file", None,
-    "TCE catalog CSV file(s), comma-separated. Kepler: DR24 TCE table with "
-    "rowid, kepid, tce_plnt_num, tce_period, tce_time0bk, tce_duration (hours), "
-    "av_training_set. TESS: Triage tces.csv (row_id, tic_id, toi_id, "
-    "Disposition, ..., Epoc, Period, Duration (hours), ..., SN).")
-flags.DEFINE_string("kepler_data_dir", None, "Base folder containing Kepler data.")
-flags.DEFINE_string("tess_data_dir", None,
-                    "Base folder containing TESS data (sector-{S}/{tic}.h5).")
-flags.DEFINE_string("output_dir", None, "Directory in which to save the output.")
-flags.DEFINE_integer("num_train_shards", 8,
-                     "Number of file shards to divide the training set into "
-                     "(and the test set, with --make_test_set).")
-flags.DEFINE_integer("num_worker_processes", 5,
-                     "Number of subprocesses for processing the TCEs in parallel.")
-flags.DEFINE_enum("start_method", None, ["spawn", "fork", "forkserver"],
-                  "multiprocessing start method; the platform default if unset.")
-flags.DEFINE_boolean("clean", False,
-                     "Exclude train/val TCEs with S/N below --threshold.")
-flags.DEFINE_float("threshold", 15, "Exclude TCEs with S/N below this if --clean.")
-flags.DEFINE_boolean("make_test_set", False,
-                     "Generate just a test set (TESS: Sectors >= "
-                     "--test_set_min_sector) rather than train/val/test.")
-flags.DEFINE_integer("test_set_min_sector", 4,
-                     "First sector included by --make_test_set (Triage: 4).")
-flags.DEFINE_boolean("overwrite", False,
-                     "Rewrite shards that already exist in --output_dir.")
-flags.DEFINE_boolean(
-    "reproduce_is_multi_quirk", False,
-    "TESS: write is_multi=0 for every TCE and never trim multi-sector light "
-    "curves, as the original did by accident. Gives records identical to the "
-    "published Triage shards.")
+
+def define_flags() -> None:
+  """Defines the command-line flags (only when run as a script, so that
+  importing this module next to other scripts defines no duplicate flags)."""
+  flags.DEFINE_list(
+      "input_tce_csv_file", None,
+      "TCE catalog CSV file(s), comma-separated. Kepler: DR24 TCE table with "
+      "rowid, kepid, tce_plnt_num, tce_period, tce_time0bk, tce_duration (hours), "
+      "av_training_set. TESS: Triage tces.csv (row_id, tic_id, toi_id, "
+      "Disposition, ..., Epoc, Period, Duration (hours), ..., SN).")
+  flags.DEFINE_string("kepler_data_dir", None, "Base folder containing Kepler data.")
+  flags.DEFINE_string("tess_data_dir", None,
+                      "Base folder containing TESS data (sector-{S}/{tic}.h5).")
+  flags.DEFINE_string("output_dir", None, "Directory in which to save the output.")
+  flags.DEFINE_integer("num_train_shards", 8,
+                       "Number of file shards to divide the training set into "
+                       "(and the test set, with --make_test_set).")
+  flags.DEFINE_integer("num_worker_processes", 5,
+                       "Number of subprocesses for processing the TCEs in parallel.")
+  flags.DEFINE_enum("start_method", None, ["spawn", "fork", "forkserver"],
+                    "multiprocessing start method; the platform default if unset.")
+  flags.DEFINE_boolean("clean", False,
+                       "Exclude train/val TCEs with S/N below --threshold.")
+  flags.DEFINE_float("threshold", 15, "Exclude TCEs with S/N below this if --clean.")
+  flags.DEFINE_boolean("make_test_set", False,
+                       "Generate just a test set (TESS: Sectors >= "
+                       "--test_set_min_sector) rather than train/val/test.")
+  flags.DEFINE_integer("test_set_min_sector", 4,
+                       "First sector included by --make_test_set (Triage: 4).")
+  flags.DEFINE_boolean("overwrite", False,
+                       "Rewrite shards that already exist in --output_dir.")
+  flags.DEFINE_boolean(
+      "reproduce_is_multi_quirk", False,
+      "TESS: write is_multi=0 for every TCE and never trim multi-sector light "
+      "curves, as the original did by accident. Gives records identical to the "
+      "published Triage shards.")
 
 
 def read_catalog(mission: preprocess.Mission, csv_files: Sequence[str],
@@ -129,8 +133,13 @@ def summarize(results: Sequence[records.ShardResult]) -> str:
                                      records.FAILED_TCES_FILE))
 
 
-def main(argv):
-  del argv
+def plan_from_flags():
+  """(mission, RecordConfig, partitions) from the command-line flags.
+
+  Raises:
+    app.UsageError: Inconsistent flags.
+    CatalogError: Unreadable or bad catalog.
+  """
   if bool(FLAGS.kepler_data_dir) == bool(FLAGS.tess_data_dir):
     raise app.UsageError("Give exactly one of --kepler_data_dir and --tess_data_dir")
   if not FLAGS.input_tce_csv_file or not FLAGS.output_dir:
@@ -140,12 +149,8 @@ def main(argv):
       mission=mission.name,
       data_dir=FLAGS.kepler_data_dir or FLAGS.tess_data_dir,
       trim_multisector=not FLAGS.reproduce_is_multi_quirk)
-  try:
-    table = read_catalog(mission, FLAGS.input_tce_csv_file,
-                         FLAGS.reproduce_is_multi_quirk)
-  except errors.CatalogError as e:
-    logging.error("%s", e)
-    return 2
+  table = read_catalog(mission, FLAGS.input_tce_csv_file,
+                       FLAGS.reproduce_is_multi_quirk)
   if FLAGS.make_test_set:
     partitions = tce_table.partition_test_set(
         table, FLAGS.num_train_shards, FLAGS.clean, FLAGS.threshold,
@@ -154,6 +159,16 @@ def main(argv):
     partitions = tce_table.partition_tces(
         table, FLAGS.num_train_shards, FLAGS.clean, FLAGS.threshold,
         mission.snr_column)
+  return mission, config, partitions
+
+
+def main(argv):
+  del argv
+  try:
+    _, config, partitions = plan_from_flags()
+  except errors.CatalogError as e:
+    logging.error("%s", e)
+    return 2
   results = generate_records(partitions, config, FLAGS.output_dir,
                              FLAGS.num_worker_processes, FLAGS.start_method,
                              FLAGS.overwrite)
@@ -166,4 +181,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main)  # Exits with main's return value.

@@ -22,6 +22,7 @@ import numpy as np
 
 from light_curve_util import kepler_io
 from light_curve_util import tess_io
+from light_curve_util import transit_model
 from light_curve_util import util
 from light_curve_util import views
 from light_curve_util.views import phase_fold_and_sort_light_curve  # pylint: disable=unused-import
@@ -230,7 +231,8 @@ def trim_to_sector(time: np.ndarray, flux: np.ndarray, sector: int,
 
 
 def read_and_process_tce(tce, mission: Mission, data_dir: str,
-                         trim_multisector: bool = True):
+                         trim_multisector: bool = True,
+                         injection: transit_model.TransitParams | None = None):
   """Reads and processes the light curve of one catalog row.
 
   Args:
@@ -239,16 +241,24 @@ def read_and_process_tce(tce, mission: Mission, data_dir: str,
     mission: KEPLER or TESS.
     data_dir: Kepler or Triage TESS base directory.
     trim_multisector: TESS: keep only the TCE's sector of a multi-sector TIC.
+    injection: Optional transit injected into the raw light curve (PDCSAP flux
+      or KSP magnitudes), before detrending / clipping, as a real one would be.
 
   Returns:
     time, flux: processed 1D arrays.
   """
   if mission.sector_column is None:
     all_time, all_flux = read_light_curve(tce[mission.id_column], data_dir)
+    if injection is not None:
+      all_flux = [transit_model.inject_into_flux(t, f, injection)
+                  for t, f in zip(all_time, all_flux)]
     return process_light_curve(all_time, all_flux)
   sector = int(tce[mission.sector_column])
-  time, flux = read_and_process_light_curve(tce[mission.id_column], data_dir,
-                                            sector=sector)
+  filename = tess_light_curve_file(tce[mission.id_column], data_dir, sector)
+  time, mag = tess_io.read_tess_light_curve(filename)
+  if injection is not None:
+    mag = transit_model.inject_into_magnitude(time, mag, injection)
+  time, flux = process_tess_light_curve(time, mag, filename)
   if trim_multisector and bool(tce.get("is_multi", False)) and sector > 1:
     time, flux = trim_to_sector(time, flux, sector, mission.describe(tce))
     if len(time) == 0:

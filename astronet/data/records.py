@@ -1,13 +1,19 @@
 """Turning catalog rows into `tf.train.Example`s and writing record shards.
 
-Shared by `generate_input_records` (multiprocessing), the Beam pipeline and
-`inject_transits`. Everything a worker needs travels in its `ShardTask`, never
-through absl FLAGS, so workers are safe under the `spawn` start method.
+Shared by `generate_input_records` (multiprocessing), `inject_transits` and
+the Beam pipeline. The parallel unit is one TCE: worker processes run
+`tce_views.process_item` (numpy only) and the parent builds the Examples and
+writes each shard, in catalog order, as soon as its TCEs are done. So any
+number of workers is used whatever the shard count, workers never import
+TensorFlow (cheap under `spawn`), and the output does not depend on the
+number of workers.
 
-A TCE that cannot be processed (missing or corrupt file, too few points,
-spline failure, degenerate view) is skipped and reported as a `Failure`;
-the rest of the shard is written. Shards are written to a temporary file and
+A TCE that cannot be processed is skipped and reported as a `Failure`; the
+rest of the shard is written. Shards are written to a temporary file and
 renamed, so an interrupted run never leaves a truncated shard behind.
+
+TensorFlow is imported lazily, so that importing this module (as spawned
+workers do when they re-import the main script) stays cheap.
 """
 
 from __future__ import annotations
@@ -17,50 +23,26 @@ import dataclasses
 import logging
 import multiprocessing
 import os
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
-import tensorflow as tf
 
-from astronet.data import preprocess
-from tf_util import errors
-from tf_util import example_util
+from astronet.data import tce_views
+# Re-exported: the TF-free half of the record pipeline.
+from astronet.data.tce_views import (  # pylint: disable=unused-import
+    INJECTED_COLUMN, INJECTION_COLUMNS, Failure, RecordConfig, compute_views,
+    injection_from_row)
 
 logger = logging.getLogger(__name__)
 
 FAILED_TCES_FILE = "failed_tces.csv"
 FAILED_TCES_COLUMNS = ("id", "file", "reason", "shard", "tce")
-_PROGRESS_EVERY = 10
+_PROGRESS_EVERY = 100
 
 
-@dataclasses.dataclass(frozen=True)
-class RecordConfig:
-  """How to turn catalog rows into records (picklable; passed to workers).
-
-  Attributes:
-    mission: "kepler" or "tess".
-    data_dir: Base directory of the light curves.
-    trim_multisector: TESS: keep only the TCE's own sector of a TIC that
-      appears in several rows (see `preprocess.read_and_process_tce`).
-  """
-  mission: str
-  data_dir: str
-  trim_multisector: bool = True
-
-  @property
-  def mission_config(self) -> preprocess.Mission:
-    return preprocess.get_mission(self.mission)
-
-
-@dataclasses.dataclass
-class Failure:
-  """A TCE that was skipped, and why."""
-  id: str
-  file: str
-  reason: str
-  shard: str = ""
-  tce: str = ""
+def _tf():
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  return tf
 
 
 @dataclasses.dataclass
@@ -89,9 +71,10 @@ def tce_rows(table) -> list[dict]:
   return table.to_dict("records")
 
 
-def make_example(tce: Mapping, views: Mapping[str, np.ndarray]) -> tf.train.Example:
-  """An Example with the views (float32) followed by every catalog column."""
-  ex = tf.train.Example()
+def make_example(tce: Mapping, views: Mapping[str, np.ndarray]):
+  """A tf.train.Example with the views (float32) followed by every catalog column."""
+  from tf_util import example_util  # pylint: disable=import-outside-toplevel
+  ex = _tf().train.Example()
   for name, view in views.items():
     example_util.set_float_feature(ex, name, view)
   for name, value in tce.items():
@@ -99,77 +82,25 @@ def make_example(tce: Mapping, views: Mapping[str, np.ndarray]) -> tf.train.Exam
   return ex
 
 
-def compute_views(time: np.ndarray, flux: np.ndarray, tce: Mapping,
-                  mission: preprocess.Mission) -> dict[str, np.ndarray]:
-  """Folds and bins one TCE; numerical warnings count as a sparse light curve.
-
-  Triage ran with warnings as errors and skipped a TCE whose views raised a
-  RuntimeWarning; we do the same rather than write NaN or inf into a record.
-  """
-  period, t0, duration = mission.tce_params(tce)
-  name = mission.describe(tce)
-  with warnings.catch_warnings():
-    warnings.simplefilter("error", RuntimeWarning)
-    try:
-      result = preprocess.generate_views(time, flux, period, t0, duration,
-                                         mission, name)
-    except RuntimeWarning as w:
-      raise errors.SparseLightCurveError(
-          "{}: invalid values while binning the views ({})".format(name, w)) from None
-  for key, view in result.items():
-    if not np.all(np.isfinite(view)):
-      raise errors.DegenerateViewError(
-          "{}: {} has non-finite values".format(name, key))
-  return result
+def serialize(tce: Mapping, views: Mapping[str, np.ndarray]) -> bytes:
+  """Deterministic (sorted-key) serialization, so equal records are equal bytes."""
+  return make_example(tce, views).SerializeToString(deterministic=True)
 
 
-def process_tce(tce: Mapping, config: RecordConfig, time=None, flux=None
-               ) -> tf.train.Example:
-  """Reads, processes and bins one catalog row into an Example.
-
-  Args:
-    tce: Catalog row (column -> value); every column becomes a feature.
-    config: Mission and data directory.
-    time, flux: Optional already processed light curve (e.g. with injected
-      transits); read from `config.data_dir` when None.
-  """
-  mission = config.mission_config
-  if time is None:
-    time, flux = preprocess.read_and_process_tce(tce, mission, config.data_dir,
-                                                 config.trim_multisector)
-  return make_example(tce, compute_views(time, flux, tce, mission))
+def process_tce(tce: Mapping, config: RecordConfig):
+  """Reads, processes and bins one catalog row into a tf.train.Example."""
+  return make_example(tce, tce_views.process_tce_views(tce, config))
 
 
-# Per-TCE failures we log and skip. Anything else (a bug, MemoryError) is also
-# contained to its TCE, but logged with its traceback.
-_EXPECTED_FAILURES = (errors.AstronetError, OSError, ValueError,
-                      ZeroDivisionError, FloatingPointError)
-
-
-def try_process_tce(tce: Mapping, config: RecordConfig, shard: str = ""
-                   ) -> tuple[tf.train.Example | None, Failure | None]:
-  """`process_tce` that returns (None, Failure) instead of raising."""
-  mission = config.mission_config
-  try:
-    return process_tce(tce, config), None
-  except Exception as e:  # pylint: disable=broad-except
-    if not isinstance(e, _EXPECTED_FAILURES):
-      logger.exception("Unexpected error processing %s", mission.describe(tce))
-    filename = getattr(e, "filename", None)
-    if not filename:
-      try:
-        filename = preprocess.light_curve_location(tce, mission, config.data_dir)
-      except Exception:  # pylint: disable=broad-except
-        filename = ""
-    reason = "{}: {}".format(type(e).__name__, e)
-    logger.warning("Skipped %s: %s", mission.describe(tce), reason)
-    return None, Failure(id=str(tce.get(mission.id_column, "")), file=str(filename),
-                         reason=reason.replace("\n", " "), shard=shard,
-                         tce=mission.describe(tce))
+def try_process_tce(tce: Mapping, config: RecordConfig, shard: str = ""):
+  """(Example, None), or (None, Failure) when the TCE cannot be processed."""
+  views, failure = tce_views.try_process_tce_views(tce, config, shard)
+  return (None, failure) if views is None else (make_example(tce, views), None)
 
 
 def write_records_atomically(path: str, serialized: Iterable[bytes]) -> int:
   """Writes serialized records to `path` via a temporary file; returns the count."""
+  tf = _tf()
   tmp_path = "{}.tmp-{}".format(path, os.getpid())
   count = 0
   try:
@@ -186,60 +117,66 @@ def write_records_atomically(path: str, serialized: Iterable[bytes]) -> int:
 
 def count_records(path: str) -> int:
   """Number of records in a TFRecord file."""
+  tf = _tf()
   return int(tf.data.TFRecordDataset(path).reduce(0, lambda n, _: n + 1))
-
-
-def write_shard(task: ShardTask) -> ShardResult:
-  """Processes every row of a shard and writes the shard atomically."""
-  process_name = multiprocessing.current_process().name
-  name = os.path.basename(task.path)
-  num_tces = len(task.rows)
-  logger.info("%s: Processing %d items in shard %s", process_name, num_tces, name)
-  failures = []
-
-  def examples():
-    for i, tce in enumerate(task.rows):
-      example, failure = try_process_tce(tce, task.config, name)
-      if failure is not None:
-        failures.append(failure)
-      else:
-        yield example.SerializeToString(deterministic=True)
-      if not (i + 1) % _PROGRESS_EVERY:
-        logger.info("%s: Processed %d/%d items in shard %s", process_name, i + 1,
-                    num_tces, name)
-
-  num_written = write_records_atomically(task.path, examples())
-  logger.info("%s: Wrote %d/%d items in shard %s. %d skipped.", process_name,
-              num_written, num_tces, name, len(failures))
-  return ShardResult(name, num_tces, num_written, failures)
 
 
 def run_shard_tasks(tasks: Sequence[ShardTask], num_worker_processes: int = 1,
                     start_method: str | None = None) -> list[ShardResult]:
-  """Writes the shards, in worker processes when `num_worker_processes` > 1.
+  """Processes every TCE of `tasks` and writes each shard.
 
   Args:
     tasks: Shards to write.
-    num_worker_processes: Number of processes (at most one per shard).
+    num_worker_processes: Processes for the per-TCE work; 1 runs in-process.
     start_method: multiprocessing start method ("spawn", "fork",
       "forkserver"); the platform default if None.
 
   Returns:
     One ShardResult per task, in task order.
   """
-  num_processes = min(len(tasks), num_worker_processes)
+  items = [(os.path.basename(t.path), row, t.config) for t in tasks for row in t.rows]
+  num_tces = len(items)
+  num_processes = min(num_worker_processes, max(num_tces, 1))
   if num_processes <= 1:
-    return [write_shard(task) for task in tasks]
-  logger.info("Launching %d subprocesses for %d total file shards",
-              num_processes, len(tasks))
+    return _write_shards(tasks, map(tce_views.process_item, items), num_tces)
+  logger.info("Launching %d worker processes for %d TCEs in %d shards",
+              num_processes, num_tces, len(tasks))
   context = multiprocessing.get_context(start_method)
+  chunksize = max(1, min(16, num_tces // (4 * num_processes)))
   with context.Pool(processes=num_processes) as pool:
-    # Results are fetched in order, so a worker's exception surfaces here.
-    return list(pool.imap(write_shard, tasks, chunksize=1))
+    # imap keeps catalog order, so shards come out as with one process.
+    return _write_shards(tasks, pool.imap(tce_views.process_item, items, chunksize),
+                         num_tces)
+
+
+def _write_shards(tasks, processed, num_tces) -> list[ShardResult]:
+  results, done = [], 0
+  for task in tasks:
+    name = os.path.basename(task.path)
+    failures = []
+
+    def examples(task=task, failures=failures):
+      nonlocal done
+      for tce in task.rows:
+        views, failure = next(processed)
+        done += 1
+        if not done % _PROGRESS_EVERY:
+          logger.info("Processed %d/%d TCEs", done, num_tces)
+        if failure is not None:
+          failures.append(failure)
+        else:
+          yield serialize(tce, views)
+
+    num_written = write_records_atomically(task.path, examples())
+    logger.info("Wrote %d/%d items in shard %s. %d skipped.", num_written,
+                len(task.rows), name, len(failures))
+    results.append(ShardResult(name, len(task.rows), num_written, failures))
+  return results
 
 
 def read_failures(path: str) -> list[Failure]:
   """Reads a failed_tces.csv written by `write_failures` (none if absent)."""
+  tf = _tf()
   if not tf.io.gfile.exists(path):
     return []
   with tf.io.gfile.GFile(path, "r") as f:
@@ -249,6 +186,7 @@ def read_failures(path: str) -> list[Failure]:
 
 def write_failures(path: str, failures: Sequence[Failure]) -> None:
   """Writes failed_tces.csv (id, file, reason, shard, tce) atomically."""
+  tf = _tf()
   tmp_path = "{}.tmp-{}".format(path, os.getpid())
   with tf.io.gfile.GFile(tmp_path, "w") as f:
     writer = csv.DictWriter(f, fieldnames=FAILED_TCES_COLUMNS)

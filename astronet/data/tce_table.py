@@ -53,7 +53,8 @@ def _describe_rows(table: pd.DataFrame, mask: pd.Series, columns: Sequence[str],
   return "\n".join(lines)
 
 
-def _read_csv(path: str, **kwargs) -> pd.DataFrame:
+def read_csv(path: str, **kwargs) -> pd.DataFrame:
+  """`pd.read_csv` whose failures are one CatalogError naming the file."""
   try:
     return pd.read_csv(path, **kwargs)
   except FileNotFoundError:
@@ -70,8 +71,8 @@ def _require_columns(table: pd.DataFrame, required: Sequence[str], path: str):
             path, missing, list(table.columns)))
 
 
-def _to_numeric(table: pd.DataFrame, columns: Sequence[str], path: str,
-                line_offset: int = _HEADER_LINES) -> pd.DataFrame:
+def to_numeric_columns(table: pd.DataFrame, columns: Sequence[str], path: str,
+                       line_offset: int = _HEADER_LINES) -> pd.DataFrame:
   """Converts columns to numbers; values present but unparseable are an error."""
   converted = table.copy()
   bad = pd.Series(False, index=table.index)
@@ -115,10 +116,10 @@ def read_kepler_tce_table(path: str, label_column: str = "av_training_set",
   Raises:
     CatalogError: Missing columns or bad period/duration rows.
   """
-  raw = _read_csv(path, comment="#")
+  raw = read_csv(path, comment="#")
   _require_columns(raw, ("rowid", "kepid", "tce_period", "tce_time0bk",
                          "tce_duration", label_column), path)
-  table = _to_numeric(raw, ("kepid", "tce_period", "tce_time0bk", "tce_duration"),
+  table = to_numeric_columns(raw, ("kepid", "tce_period", "tce_time0bk", "tce_duration"),
                       path)
   _check_positive(table, ("tce_period", "tce_duration"), path)
   missing = table[["kepid", "tce_period", "tce_time0bk", "tce_duration"]].isna().any(axis=1)
@@ -163,7 +164,7 @@ def read_tess_tce_table(paths: str | Sequence[str],
     paths = [paths]
   tables = []
   for path in paths:
-    header = _read_csv(path, nrows=0)
+    header = read_csv(path, nrows=0)
     if len(header.columns) <= max(TESS_COLUMN_POSITIONS):
       raise errors.CatalogError(
           "TCE catalog {} has {} columns; the Triage layout needs at least {} "
@@ -176,8 +177,8 @@ def read_tess_tce_table(paths: str | Sequence[str],
       raise errors.CatalogError("TCE catalog {}: unexpected column names {}".format(
           path, ", ".join("column {} is {!r}, expected {!r}".format(*w)
                           for w in wrong)))
-    table = _read_csv(path, header=0, usecols=list(TESS_COLUMN_POSITIONS))
-    table = _to_numeric(table, ("row_id", "tic_id", "Epoc", "Period", "Duration",
+    table = read_csv(path, header=0, usecols=list(TESS_COLUMN_POSITIONS))
+    table = to_numeric_columns(table, ("row_id", "tic_id", "Epoc", "Period", "Duration",
                                 "Transit_Depth", "Sectors", "camera", "ccd",
                                 "SN"), path)
     _check_positive(table, ("Period", "Duration"), path)

@@ -1,0 +1,132 @@
+r"""Apache Beam variant of `generate_input_records.py`, for clusters.
+
+Same flags and outputs as generate_input_records.py (which it reuses), plus
+Beam's pipeline options, e.g.:
+
+  python astronet/data/beam_generate_input_records.py \
+    --input_tce_csv_file=tces.csv --tess_data_dir=tess/ --output_dir=out/ \
+    --runner=DirectRunner
+
+TCEs are processed in parallel (`tce_views.try_process_tce_views`, the same
+code as the multiprocessing path), grouped by shard and each shard written once, in
+catalog order, so the shards are byte-identical to generate_input_records'.
+Needs the optional extra: `pip install astronet-tf2[beam]`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from astronet.data import generate_input_records as gir
+from astronet.data import records
+from astronet.data import tce_table
+from astronet.data import tce_views
+from tf_util import errors
+
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+  """Defines the command-line flags (only when run as a script, so that
+  importing this module next to other scripts defines no duplicate flags)."""
+  gir.define_flags()
+  flags.DEFINE_string("runner", "DirectRunner", "Beam runner.")
+
+
+def _process(item, config: records.RecordConfig):
+  shard, index, tce = item
+  views, failure = tce_views.try_process_tce_views(tce, config, shard)
+  serialized = None if views is None else records.serialize(tce, views)
+  return shard, (index, serialized, failure)
+
+
+def _write_shard(keyed, output_dir: str) -> records.ShardResult:
+  import apache_beam as beam  # pylint: disable=import-outside-toplevel
+  shard, items = keyed
+  items = sorted((i for i in items if i is not None), key=lambda i: i[0])
+  failures = [f for _, _, f in items if f is not None]
+  num_written = records.write_records_atomically(
+      os.path.join(output_dir, shard), (s for _, s, _ in items if s is not None))
+  beam.metrics.Metrics.counter("generate_input_records", "written").inc(num_written)
+  beam.metrics.Metrics.counter("generate_input_records", "skipped").inc(len(failures))
+  return records.ShardResult(shard, len(items), num_written, failures)
+
+
+def _write_failures(results: Sequence[records.ShardResult], output_dir: str,
+                    kept: Sequence[records.Failure]):
+  by_name = {r.name: r for r in results}
+  failures = list(kept) + [f for name in sorted(by_name)
+                           for f in by_name[name].failures]
+  records.write_failures(os.path.join(output_dir, records.FAILED_TCES_FILE),
+                         failures)
+
+
+def build_pipeline(pipeline, partitions: Sequence[tce_table.Partition],
+                   config: records.RecordConfig, output_dir: str,
+                   kept_failures: Sequence[records.Failure] = ()):
+  """Adds the record-generation transforms for `partitions` to `pipeline`."""
+  import apache_beam as beam  # pylint: disable=import-outside-toplevel
+  items = [(p.name, i, row) for p in partitions
+           for i, row in enumerate(records.tce_rows(p.table))]
+  processed = (pipeline
+               | "CreateTCEs" >> beam.Create(items)
+               | "Reshuffle" >> beam.Reshuffle()
+               | "ProcessTCEs" >> beam.Map(_process, config))
+  # Every shard gets a key, so empty shards are written too.
+  shards = pipeline | "CreateShards" >> beam.Create(
+      [(p.name, None) for p in partitions])
+  results = ((processed, shards)
+             | "Flatten" >> beam.Flatten()
+             | "GroupByShard" >> beam.GroupByKey()
+             | "WriteShards" >> beam.Map(_write_shard, output_dir))
+  _ = (results
+       | "CollectResults" >> beam.combiners.ToList()
+       | "WriteFailures" >> beam.Map(_write_failures, output_dir,
+                                     list(kept_failures)))
+  return results
+
+
+def run(partitions: Sequence[tce_table.Partition], config: records.RecordConfig,
+        output_dir: str, overwrite: bool = False,
+        pipeline_args: Sequence[str] = ("--runner=DirectRunner",)) -> list[str]:
+  """Runs the pipeline for the shards not yet in output_dir; returns their names."""
+  import apache_beam as beam  # pylint: disable=import-outside-toplevel
+  from apache_beam.options.pipeline_options import PipelineOptions  # pylint: disable=import-outside-toplevel
+  os.makedirs(output_dir, exist_ok=True)
+  previous = records.read_failures(os.path.join(output_dir, records.FAILED_TCES_FILE))
+  todo, kept = [], []
+  for partition in partitions:
+    if os.path.exists(os.path.join(output_dir, partition.name)) and not overwrite:
+      logging.info("Shard %s exists; skipping it (--overwrite to redo)",
+                   partition.name)
+      kept.extend(f for f in previous if f.shard == partition.name)
+    else:
+      todo.append(partition)
+  if todo:
+    with beam.Pipeline(options=PipelineOptions(list(pipeline_args))) as pipeline:
+      build_pipeline(pipeline, todo, config, output_dir, kept)
+  return [p.name for p in todo]
+
+
+def main(argv):
+  try:
+    _, config, partitions = gir.plan_from_flags()
+  except errors.CatalogError as e:
+    logging.error("%s", e)
+    return 2
+  pipeline_args = ["--runner={}".format(FLAGS.runner)] + list(argv[1:])
+  written = run(partitions, config, FLAGS.output_dir, FLAGS.overwrite,
+                pipeline_args)
+  logging.info("Wrote %d shards with Beam (%s)", len(written), FLAGS.runner)
+  return 0
+
+
+if __name__ == "__main__":
+  define_flags()
+  # Unknown flags (Beam pipeline options) are passed on to Beam.
+  app.run(main, flags_parser=lambda argv: FLAGS(argv, known_only=True))

@@ -1,0 +1,145 @@
+"""One catalog row -> its global and local views (numpy only, no TensorFlow).
+
+This is the work done in the worker processes of generate_input_records and
+in the Beam pipeline. It imports no TensorFlow, so workers started with the
+`spawn` method (macOS, Windows) come up in about a second; everything a worker
+needs travels in its arguments (`RecordConfig`, the row), never in absl FLAGS.
+
+A TCE that cannot be processed (missing or corrupt file, too few points,
+spline failure, degenerate view) gives a `Failure` instead of views.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+
+from astronet.data import preprocess
+from light_curve_util import transit_model
+from tf_util import errors
+
+logger = logging.getLogger(__name__)
+
+# Columns of an injection catalog (see astronet/data/inject_transits.py).
+INJECTED_COLUMN = "injected"
+INJECTION_COLUMNS = ("inj_period", "inj_t0", "inj_duration", "inj_depth_ppm",
+                     "inj_impact", "inj_shape", "inj_u1", "inj_u2")
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordConfig:
+  """How to turn catalog rows into records (picklable; passed to workers).
+
+  Attributes:
+    mission: "kepler" or "tess".
+    data_dir: Base directory of the light curves.
+    trim_multisector: TESS: keep only the TCE's own sector of a TIC that
+      appears in several rows (see `preprocess.read_and_process_tce`).
+    inject_transits: Inject the transit described by each row's injection
+      columns (`injection_from_row`) before processing.
+  """
+  mission: str
+  data_dir: str
+  trim_multisector: bool = True
+  inject_transits: bool = False
+
+  @property
+  def mission_config(self) -> preprocess.Mission:
+    return preprocess.get_mission(self.mission)
+
+
+@dataclasses.dataclass
+class Failure:
+  """A TCE that was skipped, and why (a row of failed_tces.csv)."""
+  id: str
+  file: str
+  reason: str
+  shard: str = ""
+  tce: str = ""
+
+
+def injection_from_row(tce: Mapping) -> transit_model.TransitParams | None:
+  """The transit to inject for a catalog row (None where injected is false)."""
+  if not bool(tce.get(INJECTED_COLUMN, False)):
+    return None
+  missing = [c for c in INJECTION_COLUMNS if c not in tce]
+  if missing:
+    raise errors.CatalogError("Injection row lacks column(s) {}".format(missing))
+  return transit_model.TransitParams(
+      period=float(tce["inj_period"]), t0=float(tce["inj_t0"]),
+      duration=float(tce["inj_duration"]), depth=float(tce["inj_depth_ppm"]) / 1e6,
+      impact=float(tce["inj_impact"]), shape=str(tce["inj_shape"]),
+      limb_darkening=(float(tce["inj_u1"]), float(tce["inj_u2"])))
+
+
+def compute_views(time: np.ndarray, flux: np.ndarray, tce: Mapping,
+                  mission: preprocess.Mission) -> dict[str, np.ndarray]:
+  """Folds and bins one TCE; numerical warnings count as a sparse light curve.
+
+  Triage ran with warnings as errors and skipped a TCE whose views raised a
+  RuntimeWarning; we do the same rather than write NaN or inf into a record.
+
+  Returns:
+    {"global_view": float64 [n], "local_view": float64 [m]}.
+  """
+  period, t0, duration = mission.tce_params(tce)
+  name = mission.describe(tce)
+  with warnings.catch_warnings():
+    warnings.simplefilter("error", RuntimeWarning)
+    try:
+      result = preprocess.generate_views(time, flux, period, t0, duration,
+                                         mission, name)
+    except RuntimeWarning as w:
+      raise errors.SparseLightCurveError(
+          "{}: invalid values while binning the views ({})".format(name, w)) from None
+  for key, view in result.items():
+    if not np.all(np.isfinite(view)):
+      raise errors.DegenerateViewError(
+          "{}: {} has non-finite values".format(name, key))
+  return result
+
+
+def process_tce_views(tce: Mapping, config: RecordConfig) -> dict[str, np.ndarray]:
+  """Reads, processes (optionally injects) and bins one catalog row."""
+  mission = config.mission_config
+  injection = injection_from_row(tce) if config.inject_transits else None
+  time, flux = preprocess.read_and_process_tce(tce, mission, config.data_dir,
+                                               config.trim_multisector, injection)
+  return compute_views(time, flux, tce, mission)
+
+
+# Per-TCE failures we log and skip. Anything else (a bug) is also contained to
+# its TCE, but logged with its traceback.
+_EXPECTED_FAILURES = (errors.AstronetError, OSError, ValueError,
+                      ZeroDivisionError, FloatingPointError)
+
+
+def try_process_tce_views(tce: Mapping, config: RecordConfig, shard: str = ""
+                         ) -> tuple[dict[str, np.ndarray] | None, Failure | None]:
+  """`process_tce_views` that returns (None, Failure) instead of raising."""
+  mission = config.mission_config
+  try:
+    return process_tce_views(tce, config), None
+  except Exception as e:  # pylint: disable=broad-except
+    if not isinstance(e, _EXPECTED_FAILURES):
+      logger.exception("Unexpected error processing %s", mission.describe(tce))
+    filename = getattr(e, "filename", None)
+    if not filename:
+      try:
+        filename = preprocess.light_curve_location(tce, mission, config.data_dir)
+      except Exception:  # pylint: disable=broad-except
+        filename = ""
+    reason = "{}: {}".format(type(e).__name__, e).replace("\n", " ")
+    logger.warning("Skipped %s: %s", mission.describe(tce), reason)
+    return None, Failure(id=str(tce.get(mission.id_column, "")), file=str(filename),
+                         reason=reason, shard=shard, tce=mission.describe(tce))
+
+
+def process_item(item: tuple[str, dict, RecordConfig]):
+  """Worker entry point: (shard, row, config) -> (views or None, Failure or None)."""
+  shard, tce, config = item
+  return try_process_tce_views(tce, config, shard)
