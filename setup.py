@@ -27,6 +27,7 @@ setup(
         "h5py",
         "matplotlib",
         "absl-py",
+        "tensorboard",
     ],
     extras_require={
         "test": ["pytest", "pytest-xdist"],

@@ -64,3 +64,8 @@ class CatalogError(AstronetError, ValueError):
 
   The message lists the offending rows (line numbers and values).
   """
+
+
+class CheckpointError(AstronetError, ValueError):
+  """A checkpoint or model directory does not fit the model being built
+  (missing or misshaped variables, another model's config)."""

@@ -1,0 +1,269 @@
+"""Training, checkpointing and evaluation of Astronet Keras models.
+
+A model directory holds what the original Estimator model_dir held, in TF2
+form: `config.json` ({"model": name, "config": {...}}), object-based
+checkpoints `ckpt-{step}` (model, Adam slots, step) with a `checkpoint`
+index, TensorBoard summaries (`train/`, `eval/`) and, when training ends,
+`model.keras`. Training resumes from the latest checkpoint after an
+interruption.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Mapping
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from astronet import models
+from astronet.astro_model import configurations as base_configurations
+from astronet.ops import dataset_ops
+from astronet.ops import metrics
+from astronet.util import config_util
+from tf_util import errors
+
+logger = logging.getLogger(__name__)
+
+MODEL_FILE = "model.keras"
+
+
+def feature_lengths(config: Mapping) -> dict[str, int]:
+  """{feature name: length} of the config's input features."""
+  return {name: int(spec["length"])
+          for name, spec in config["inputs"]["features"].items()}
+
+
+def infer_mission(file_pattern: str) -> str:
+  """"kepler" or "tess" from the global_view length of the first record."""
+  filename = dataset_ops.expand_file_pattern(file_pattern)[0]
+  for record in tf.data.TFRecordDataset(filename).take(1):
+    example = tf.train.Example.FromString(record.numpy())
+    feature = example.features.feature.get("global_view")
+    length = len(feature.float_list.value) if feature is not None else None
+    for mission, (global_length, _) in base_configurations.VIEW_LENGTHS.items():
+      if length == global_length:
+        return mission
+    raise errors.RecordFormatError(
+        "Cannot tell the mission of {}: global_view has {} values (Kepler 2001, "
+        "TESS 201); pass --mission".format(filename, length))
+  raise errors.RecordFormatError("{} holds no records".format(filename))
+
+
+def make_dataset(config: Mapping, file_pattern: str, training: bool,
+                 batch_size: int | None = None, shuffle_buffer_size: int = 15000,
+                 seed: int | None = None, include_labels: bool = True) -> tf.data.Dataset:
+  """The input pipeline of the originals: reversal (p = 0.5) and shuffling when training."""
+  inputs = config["inputs"]
+  return dataset_ops.build_dataset(
+      file_pattern, feature_lengths(config),
+      batch_size=batch_size or int(config["hparams"]["batch_size"]),
+      label_feature=inputs["label_feature"], label_map=inputs["label_map"],
+      include_labels=include_labels,
+      reverse_time_series_prob=0.5 if training else 0.0,
+      shuffle_filenames=training,
+      shuffle_values_buffer=shuffle_buffer_size if training else 0,
+      repeat=None if training else 1, seed=seed)
+
+
+def make_optimizer(hparams: Mapping) -> keras.optimizers.Optimizer:
+  """Adam with the originals' epsilon (1e-8) and optional clipping/decay."""
+  if hparams.get("optimizer", "adam").lower() != "adam":
+    raise ValueError("Only the Adam optimizer is supported, got {!r}".format(
+        hparams["optimizer"]))
+  learning_rate = float(hparams["learning_rate"])
+  if hparams.get("learning_rate_decay_steps"):
+    learning_rate = keras.optimizers.schedules.PolynomialDecay(
+        learning_rate, int(hparams["learning_rate_decay_steps"]),
+        end_learning_rate=learning_rate * float(hparams.get("learning_rate_end_factor", 0)),
+        power=float(hparams.get("learning_rate_decay_power", 1.0)))
+  kwargs = {}
+  if hparams.get("clip_gradient_norm"):
+    kwargs["global_clipnorm"] = float(hparams["clip_gradient_norm"])
+  if hparams.get("weight_decay"):
+    return keras.optimizers.AdamW(learning_rate, weight_decay=float(hparams["weight_decay"]),
+                                  epsilon=1e-8, **kwargs)
+  return keras.optimizers.Adam(learning_rate, epsilon=1e-8, **kwargs)
+
+
+def loss_fn(labels, logits, label_smoothing: float = 0.0):
+  """Mean sigmoid cross-entropy of logits [batch, 1] against int labels [batch]."""
+  labels = tf.cast(tf.reshape(labels, [-1]), tf.float32)
+  if label_smoothing:
+    labels = labels * (1 - label_smoothing) + 0.5 * label_smoothing
+  logits = tf.reshape(tf.cast(logits, tf.float32), [-1])
+  return tf.reduce_mean(
+      tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+def prepare_model_dir(model_dir: str, model_name: str, config: Mapping) -> None:
+  """Writes config.json, or checks it equals the one already there."""
+  existing = config_util.read_config(model_dir)
+  wanted = {"model": model_name, "config": json.loads(json.dumps(config))}
+  if existing is not None and existing != wanted:
+    raise errors.CheckpointError(
+        "{} already holds a different model ({} {}); use another --model_dir".format(
+            model_dir, existing.get("model"),
+            {k: v for k, v in existing.get("config", {}).get("inputs", {}).items()
+             if k == "features"}))
+  config_util.write_config(wanted, model_dir)
+
+
+class Trainer:
+  """Step-based training of one model with checkpoints, summaries and resume."""
+
+  def __init__(self, model_name: str, config: Mapping, model_dir: str,
+               keep_checkpoint_max: int = 5):
+    self.model_name = model_name
+    self.config = config
+    self.model_dir = model_dir
+    prepare_model_dir(model_dir, model_name, config)
+    self.model = models.build_model(model_name, dict(config))
+    self.optimizer = make_optimizer(config["hparams"])
+    self.step = tf.Variable(0, dtype=tf.int64, name="global_step")
+    self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer,
+                                          global_step=self.step)
+    self.manager = tf.train.CheckpointManager(self.checkpoint, model_dir,
+                                              max_to_keep=keep_checkpoint_max)
+    self._restore()
+    self._label_smoothing = float(config["hparams"].get("label_smoothing", 0.0))
+
+  def _restore(self):
+    latest = self.manager.latest_checkpoint
+    if latest is None:
+      return
+    try:
+      self.checkpoint.restore(latest).assert_existing_objects_matched()
+    except (AssertionError, ValueError, tf.errors.OpError) as e:
+      raise errors.CheckpointError(
+          "Checkpoint {} does not fit this model: {}".format(latest, e)) from None
+    logger.info("Resumed from %s at step %d", latest, int(self.step.numpy()))
+
+  @tf.function(reduce_retracing=True)
+  def _train_step(self, features, labels):
+    with tf.GradientTape() as tape:
+      logits = self.model(features, training=True)
+      loss = loss_fn(labels, logits, self._label_smoothing)
+    grads = tape.gradient(loss, self.model.trainable_variables)
+    self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+    self.step.assign_add(1)
+    return loss
+
+  def train(self, train_files: str, train_steps: int, eval_files: str | None = None,
+            eval_every_steps: int = 1000, save_every_steps: int = 1000,
+            shuffle_buffer_size: int = 15000, seed: int | None = None,
+            verbose: bool = True) -> dict:
+    """Trains until `train_steps`; returns the last eval metrics (or {})."""
+    start_step = int(self.step.numpy())
+    if start_step >= train_steps:
+      logger.info("Already trained to step %d >= %d", start_step, train_steps)
+    # A resumed run gets a different shuffle/reversal stream.
+    data_seed = None if seed is None else seed + start_step
+    dataset = make_dataset(self.config, train_files, True,
+                           shuffle_buffer_size=shuffle_buffer_size, seed=data_seed)
+    writer = tf.summary.create_file_writer(os.path.join(self.model_dir, "train"))
+    progbar = keras.utils.Progbar(train_steps, stateful_metrics=["loss"],
+                                  verbose=1 if verbose else 0)
+    progbar.update(start_step)
+    last_eval, t_start = {}, time.time()
+    iterator = iter(dataset)
+    while int(self.step.numpy()) < train_steps:
+      features, labels = next(iterator)
+      loss = float(self._train_step(features, labels))
+      step = int(self.step.numpy())
+      if not np.isfinite(loss):
+        raise FloatingPointError("Training loss is {} at step {}".format(loss, step))
+      progbar.update(step, [("loss", loss)])
+      with writer.as_default(step=step):
+        tf.summary.scalar("loss", loss)
+      if step % save_every_steps == 0 or step == train_steps:
+        self.manager.save(checkpoint_number=step)
+      if eval_files and (step % eval_every_steps == 0 or step == train_steps):
+        last_eval = self.evaluate(eval_files)
+        logger.info("step %d: %s", step, format_metrics(last_eval))
+    writer.flush()
+    self.save_keras_model()
+    logger.info("Trained %d steps in %.1f s", int(self.step.numpy()) - start_step,
+                time.time() - t_start)
+    return last_eval
+
+  def evaluate(self, eval_files: str) -> dict:
+    result = evaluate(self.model, self.config, eval_files)
+    writer = tf.summary.create_file_writer(os.path.join(self.model_dir, "eval"))
+    with writer.as_default(step=int(self.step.numpy())):
+      for name, value in result.items():
+        if isinstance(value, float):
+          tf.summary.scalar(name, value)
+    writer.flush()
+    return result
+
+  def save_keras_model(self) -> str:
+    path = os.path.join(self.model_dir, MODEL_FILE)
+    tmp = path[:-len(".keras")] + ".tmp.keras"
+    self.model.save(tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load_model(model_dir: str):
+  """(model, model_name, config) from a model_dir's config.json and latest checkpoint.
+
+  Raises:
+    CheckpointError: No config.json or no checkpoint, or a checkpoint that
+      does not fit the config.
+  """
+  saved = config_util.read_config(model_dir)
+  if saved is None:
+    raise errors.CheckpointError("{} has no {}: not a model directory".format(
+        model_dir, config_util.CONFIG_FILE))
+  model = models.build_model(saved["model"], saved["config"])
+  latest = tf.train.latest_checkpoint(model_dir)
+  if latest is None:
+    raise errors.CheckpointError("No checkpoint in {}".format(model_dir))
+  checkpoint = tf.train.Checkpoint(model=model)
+  try:
+    checkpoint.restore(latest).expect_partial().assert_existing_objects_matched()
+  except (AssertionError, ValueError, tf.errors.OpError) as e:
+    raise errors.CheckpointError(
+        "Checkpoint {} does not fit {}: {}".format(latest, saved["model"], e)) from None
+  return model, saved["model"], saved["config"]
+
+
+def predict_logits(model: keras.Model, dataset: tf.data.Dataset):
+  """(labels or None, logits [n]) over a dataset of (features, labels) or features."""
+  predict = tf.function(lambda f: model(f, training=False), reduce_retracing=True)
+  all_labels, all_logits, batch_losses = [], [], []
+  for batch in dataset:
+    features, labels = batch if isinstance(batch, tuple) else (batch, None)
+    logits = predict(features).numpy().reshape(-1)
+    all_logits.append(logits)
+    if labels is not None:
+      all_labels.append(labels.numpy())
+  logits = np.concatenate(all_logits) if all_logits else np.zeros([0])
+  labels = np.concatenate(all_labels) if all_labels else None
+  return labels, logits
+
+
+def evaluate(model: keras.Model, config: Mapping, file_pattern: str,
+             batch_size: int | None = None) -> dict:
+  """Metrics of `model` on the records of `file_pattern` (see ops.metrics)."""
+  batch_size = batch_size or int(config["hparams"]["batch_size"])
+  dataset = make_dataset(config, file_pattern, training=False, batch_size=batch_size)
+  labels, logits = predict_logits(model, dataset)
+  probabilities = 1 / (1 + np.exp(-logits.astype(np.float64)))
+  result = metrics.binary_metrics(labels, probabilities)
+  losses = metrics.sigmoid_cross_entropy(labels, logits)
+  batch_means = [losses[i:i + batch_size].mean() for i in range(0, len(losses), batch_size)]
+  result["loss"] = float(np.mean(batch_means))
+  result["cross_entropy"] = float(losses.mean())
+  return result
+
+
+def format_metrics(result: Mapping) -> str:
+  keys = ("accuracy", "auc", "precision", "recall", "loss", "average_precision")
+  return ", ".join("{}={}".format(k, "n/a" if result.get(k) is None else
+                                  "{:.4f}".format(result[k])) for k in keys if k in result)

@@ -1,0 +1,114 @@
+"""train / evaluate on a slice of the real Triage records: loss falls, resume, errors."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from astronet import models
+from astronet.ops import metrics
+from astronet.ops import training
+from astronet.util import config_util
+from tests.conftest import ROOT
+from tf_util import errors
+
+FAST = {"hparams": {"batch_size": 32, "learning_rate": 1e-4}}
+
+
+@pytest.fixture(scope="module")
+def records(test_data):
+  base = test_data / "triage" / "records"
+  return str(base / "train-slice-00000-of-00001"), str(base / "val-slice-00000-of-00001")
+
+
+def tess_config():
+  return config_util.apply_overrides(
+      models.get_model_config("AstroCNNModel", "local_global", "tess"), FAST)
+
+
+def test_training_lowers_the_loss_and_resumes(records, tmp_path):
+  import keras
+  keras.utils.set_random_seed(0)
+  train_files, _ = records
+  assert training.infer_mission(train_files) == "tess"
+  trainer = training.Trainer("AstroCNNModel", tess_config(), str(tmp_path))
+  before = training.evaluate(trainer.model, trainer.config, train_files)
+  trainer.train(train_files, 25, save_every_steps=10, seed=1, verbose=False)
+  after = training.evaluate(trainer.model, trainer.config, train_files)
+  assert after["loss"] < before["loss"] - 0.05
+  assert sorted(f for f in os.listdir(tmp_path) if f.endswith(".index")) == [
+      "ckpt-10.index", "ckpt-20.index", "ckpt-25.index"]
+  assert os.path.exists(tmp_path / "model.keras")
+  # A new trainer on the same model_dir resumes at step 25 and continues.
+  resumed = training.Trainer("AstroCNNModel", tess_config(), str(tmp_path))
+  assert int(resumed.step.numpy()) == 25
+  np.testing.assert_array_equal(resumed.model.get_layer("logits").get_weights()[0],
+                                trainer.model.get_layer("logits").get_weights()[0])
+  resumed.train(train_files, 30, save_every_steps=10, verbose=False)
+  assert os.path.exists(tmp_path / "ckpt-30.index")
+  # load_model gives the same predictions as the trained model.
+  model, name, config = training.load_model(str(tmp_path))
+  assert name == "AstroCNNModel"
+  a = training.evaluate(model, config, train_files)
+  b = training.evaluate(resumed.model, config, train_files)
+  assert a == b
+
+
+def test_incompatible_model_dir_and_bad_records(records, tmp_path):
+  train_files, _ = records
+  training.Trainer("AstroCNNModel", tess_config(), str(tmp_path)).manager.save()
+  kepler = models.get_model_config("AstroCNNModel", "local_global", "kepler")
+  with pytest.raises(errors.CheckpointError, match="already holds a different model"):
+    training.Trainer("AstroCNNModel", kepler, str(tmp_path))
+  # Kepler-sized views on TESS records: the reader names file, feature, lengths.
+  with pytest.raises(errors.RecordFormatError, match="feature 'local_view' has length 61, the config expects 201"):
+    training.Trainer("AstroCNNModel", kepler, str(tmp_path / "k")).train(
+        train_files, 1, verbose=False)
+  with pytest.raises(errors.LightCurveFileError, match="Found no input files"):
+    training.infer_mission(str(tmp_path / "nothing*"))
+  with pytest.raises(errors.CheckpointError, match="not a model directory"):
+    training.load_model(str(tmp_path / "empty"))
+
+
+def test_metrics_against_direct_computation():
+  rng = np.random.RandomState(0)
+  labels = rng.uniform(size=500) < 0.3
+  probs = np.clip(labels * 0.3 + rng.uniform(size=500) * 0.7, 0, 1)
+  m = metrics.binary_metrics(labels, probs)
+  # Exact ROC AUC (Mann-Whitney) vs the 1000-threshold trapezoid.
+  pos, neg = probs[labels], probs[~labels]
+  exact = np.mean(pos[:, None] > neg[None, :]) + 0.5 * np.mean(pos[:, None] == neg[None, :])
+  assert m["auc"] == pytest.approx(exact, abs=2e-3)
+  assert m["accuracy"] == np.mean((probs > 0.5) == labels)
+  order = np.argsort(-probs)
+  hits = labels[order]
+  ap = np.sum((np.cumsum(hits) / np.arange(1, 501))[hits]) / hits.sum()
+  assert m["average_precision"] == pytest.approx(ap)
+  assert metrics.binary_metrics(labels, np.zeros(500))["precision"] is None
+
+
+def test_train_and_evaluate_cli(records, tmp_path):
+  train_files, val_files = records
+  env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+  run = lambda script, *args: subprocess.run(
+      [sys.executable, str(ROOT / "astronet" / script), *args], env=env,
+      capture_output=True, text=True, timeout=600, cwd=tmp_path)
+  proc = run("train.py", "--model=AstroCNNModel", "--config_name=local_global",
+             "--train_files=" + train_files, "--eval_files=" + val_files,
+             "--model_dir=model", "--train_steps=4", "--eval_every_steps=4",
+             "--config_overrides=" + json.dumps(FAST), "--seed=3")
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert "auc=" in proc.stdout
+  proc = run("evaluate.py", "--eval_files=" + val_files, "--model_dir=model")
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  written = json.loads((tmp_path / "model" / "metrics_val.json").read_text())
+  assert written["num_examples"] == 160
+  assert "accuracy: {}".format(written["accuracy"]) in proc.stdout
+  proc = run("train.py", "--model=AstroRNN", "--train_files=" + train_files,
+             "--model_dir=m2")
+  assert proc.returncode == 2 and "Unknown model 'AstroRNN'" in proc.stderr
+  proc = run("train.py", "--train_files=/nonexistent/train*", "--model_dir=m3")
+  assert proc.returncode == 2 and "Found no input files" in proc.stderr
