@@ -13,8 +13,6 @@ Prints:
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import pathlib
 import sys
 import time
@@ -23,6 +21,8 @@ import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench import bench_util  # pylint: disable=g-import-not-at-top
 
 from astronet.data import preprocess  # pylint: disable=g-import-not-at-top
 from light_curve_util import median_filter
@@ -131,10 +131,7 @@ def main():
                                    results["kepler90i_seconds_per_tce"],
                                    results["share_read"], results["share_spline"],
                                    results["share_fold_and_views"]))
-  os.makedirs(os.path.dirname(args.output), exist_ok=True)
-  with open(args.output + ".tmp", "w") as f:
-    json.dump(results, f, indent=1)
-  os.replace(args.output + ".tmp", args.output)
+  bench_util.write_results(args.output, results)
 
 
 if __name__ == "__main__":

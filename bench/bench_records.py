@@ -14,7 +14,6 @@ from both runs are checked to be byte-identical.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import pathlib
 import sys
@@ -26,6 +25,8 @@ import pandas as pd
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench import bench_util  # pylint: disable=g-import-not-at-top
 
 from astronet.data import generate_input_records as gir  # pylint: disable=g-import-not-at-top
 from astronet.data import records
@@ -93,10 +94,7 @@ def main():
                                     results[name + "_tces_per_s_1_worker"],
                                     results[name + "_tces_per_s_2_workers"],
                                     results[name + "_speedup_2_vs_1_workers"]))
-  os.makedirs(os.path.dirname(args.output), exist_ok=True)
-  with open(args.output + ".tmp", "w") as f:
-    json.dump(results, f, indent=1)
-  os.replace(args.output + ".tmp", args.output)
+  bench_util.write_results(args.output, results)
 
 
 if __name__ == "__main__":
