@@ -112,3 +112,32 @@ def test_train_and_evaluate_cli(records, tmp_path):
   assert proc.returncode == 2 and "Unknown model 'AstroRNN'" in proc.stderr
   proc = run("train.py", "--train_files=/nonexistent/train*", "--model_dir=m3")
   assert proc.returncode == 2 and "Found no input files" in proc.stderr
+
+
+def test_predict_cli_from_light_curve(records, test_data, tmp_path):
+  import keras
+  keras.utils.set_random_seed(0)
+  train_files, _ = records
+  trainer = training.Trainer("AstroCNNModel", tess_config(), str(tmp_path / "model"))
+  trainer.train(train_files, 2, verbose=False)
+  golden = np.load(test_data / "triage" / "golden_views.npz")
+  from astronet import predict
+  expected = predict.predict_views(trainer.model, {
+      v: golden["100000001/" + v].astype(np.float32) for v in ("global_view", "local_view")})
+  env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+  proc = subprocess.run(
+      [sys.executable, str(ROOT / "astronet" / "predict.py"), "--model_dir=model",
+       "--tess_data_dir=" + str(test_data / "triage" / "lightcurves"), "--tic_id=100000001",
+       "--sector=2", "--period=3.2083", "--t0=1355.474756", "--duration=" + str(3.1 / 24),
+       "--output_image_file=views.png"],
+      env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  probability = float(proc.stdout.split("Prediction:")[1])
+  assert probability == pytest.approx(expected, abs=1e-6)
+  assert (tmp_path / "views.png").stat().st_size > 10000
+  proc = subprocess.run(
+      [sys.executable, str(ROOT / "astronet" / "predict.py"), "--model_dir=model",
+       "--kepler_data_dir=" + str(test_data / "kepler" / "fits"), "--kepler_id=11442793",
+       "--period=14.44912", "--t0=2.2", "--duration=0.11267"],
+      env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+  assert proc.returncode == 2 and "not kepler views" in proc.stderr
