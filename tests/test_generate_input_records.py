@@ -289,3 +289,14 @@ def test_beam_direct_runner_writes_identical_shards(triage, tess_config, tmp_pat
   assert sorted(beam["id"]) == sorted(mp["id"]) == [999, 100000002]
   # Resumed: nothing left to do.
   assert beam_gir.run(partitions, config, str(tmp_path / "beam")) == []
+
+
+def test_kepler_catalog_errors_name_the_file_line(test_data, tmp_path):
+  # Leading '#' comment lines count: the bad row is on file line 5.
+  lines = (test_data / "kepler" / "kepler90_tces.csv").read_text().splitlines()
+  assert lines[0].startswith("#") and lines[1].startswith("#") and lines[2].startswith("rowid")
+  lines[4] = lines[4].replace("210.60697", "-210.6")
+  (tmp_path / "bad.csv").write_text("\n".join(lines) + "\n")
+  with pytest.raises(errors.CatalogError, match=r"non-positive tce_period or tce_duration:\n"
+                     r"  line 5: .*tce_period=-210.6"):
+    tce_table.read_kepler_tce_table(str(tmp_path / "bad.csv"))

@@ -76,17 +76,16 @@ def read_tev_csvs(paths: Sequence[str]) -> pd.DataFrame:
   """Concatenates TEV CSVs, keeping the 11 columns Triage used."""
   tables = []
   for path in paths:
-    header = tce_table.read_csv(path, nrows=0)
-    if len(header.columns) <= max(TEV_COLUMN_POSITIONS):
+    raw = tce_table.read_csv(path)
+    if len(raw.columns) <= max(TEV_COLUMN_POSITIONS):
       raise errors.CatalogError(
           "TEV CSV {} has {} columns; expected the TEV layout {}".format(
-              path, len(header.columns), list(make_empty_catalog.TEV_COLUMNS)))
-    table = tce_table.read_csv(path, usecols=list(TEV_COLUMN_POSITIONS))
+              path, len(raw.columns), list(make_empty_catalog.TEV_COLUMNS)))
+    table = raw.iloc[:, list(TEV_COLUMN_POSITIONS)].copy()
     table.columns = TEV_NAMES
-    extra = tce_table.read_csv(path)
     for column in ("camera", "ccd"):
-      if column in extra.columns:
-        table[column] = extra[column]
+      if column in raw.columns:
+        table[column] = raw[column]
     tables.append(table)
   table = pd.concat(tables, ignore_index=True)
   numeric = [c for c in TEV_NAMES if c not in ("toi_id", "Disposition")]

@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 SPLIT_SEED = 123
 
 KEPLER_ALLOWED_LABELS = ("PC", "AFP", "NTP")
+KEPLER_NUMERIC_COLUMNS = ("kepid", "tce_period", "tce_time0bk", "tce_duration")
 TESS_COLUMN_POSITIONS = (0, 1, 2, 3, 7, 8, 9, 10, 11, 12, 13, 18)
 TESS_COLUMNS = ("row_id", "tic_id", "toi_id", "Disposition", "Epoc", "Period",
                 "Duration", "Transit_Depth", "Sectors", "camera", "ccd", "SN")
@@ -61,6 +62,17 @@ def read_csv(path: str, **kwargs) -> pd.DataFrame:
     raise errors.CatalogError("TCE catalog {} does not exist".format(path)) from None
   except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
     raise errors.CatalogError("Cannot parse TCE catalog {}: {}".format(path, e)) from None
+
+
+def _leading_comment_lines(path: str) -> int:
+  """Number of lines starting with '#' before the header of a CSV file."""
+  count = 0
+  with open(path, encoding="utf-8", errors="replace") as f:
+    for line in f:
+      if not line.startswith("#"):
+        break
+      count += 1
+  return count
 
 
 def _require_columns(table: pd.DataFrame, required: Sequence[str], path: str):
@@ -117,28 +129,24 @@ def read_kepler_tce_table(path: str, label_column: str = "av_training_set",
     CatalogError: Missing columns or bad period/duration rows.
   """
   raw = read_csv(path, comment="#")
-  _require_columns(raw, ("rowid", "kepid", "tce_period", "tce_time0bk",
-                         "tce_duration", label_column), path)
-  table = to_numeric_columns(raw, ("kepid", "tce_period", "tce_time0bk", "tce_duration"),
-                      path)
-  _check_positive(table, ("tce_period", "tce_duration"), path)
-  missing = table[["kepid", "tce_period", "tce_time0bk", "tce_duration"]].isna().any(axis=1)
+  # Rows are reported by file line: header and leading '#' comment lines first.
+  line_offset = _HEADER_LINES + _leading_comment_lines(path)
+  _require_columns(raw, ("rowid",) + KEPLER_NUMERIC_COLUMNS + (label_column,), path)
+  table = to_numeric_columns(raw, KEPLER_NUMERIC_COLUMNS, path, line_offset)
+  _check_positive(table, ("tce_period", "tce_duration"), path, line_offset)
   allowed = table[label_column].isin(list(allowed_labels))
-  if (missing & allowed).any():
+  bad = table[list(KEPLER_NUMERIC_COLUMNS)].isna().any(axis=1) & allowed
+  if bad.any():
     raise errors.CatalogError(
         "TCE catalog {}: {} labelled row(s) with a missing kepid, period, t0 "
-        "or duration:\n{}".format(path, int((missing & allowed).sum()),
-                                   _describe_rows(table, missing & allowed, (
-                                       "kepid", "tce_period", "tce_time0bk",
-                                       "tce_duration"))))
-  table = table.set_index("rowid")
+        "or duration:\n{}".format(path, int(bad.sum()), _describe_rows(
+            table, bad, KEPLER_NUMERIC_COLUMNS, line_offset)))
+  table = table[allowed.to_numpy()].set_index("rowid")
   if pd.api.types.is_float_dtype(table["kepid"]):
     table["kepid"] = table["kepid"].astype(np.int64)
   table["tce_duration"] /= 24  # Hours -> days.
-  logger.info("Read TCE CSV file %s with %d rows.", path, len(table))
-  table = table[table[label_column].isin(list(allowed_labels))]
-  logger.info("Filtered to %d TCEs with labels in %s.", len(table),
-              list(allowed_labels))
+  logger.info("Read TCE CSV file %s with %d rows; kept %d TCEs with labels in %s.",
+              path, len(raw), len(table), list(allowed_labels))
   return table
 
 
@@ -164,21 +172,20 @@ def read_tess_tce_table(paths: str | Sequence[str],
     paths = [paths]
   tables = []
   for path in paths:
-    header = read_csv(path, nrows=0)
-    if len(header.columns) <= max(TESS_COLUMN_POSITIONS):
+    raw = read_csv(path)
+    if len(raw.columns) <= max(TESS_COLUMN_POSITIONS):
       raise errors.CatalogError(
           "TCE catalog {} has {} columns; the Triage layout needs at least {} "
-          "({})".format(path, len(header.columns), max(TESS_COLUMN_POSITIONS) + 1,
+          "({})".format(path, len(raw.columns), max(TESS_COLUMN_POSITIONS) + 1,
                         ", ".join(TESS_COLUMNS)))
-    names = [header.columns[i] for i in TESS_COLUMN_POSITIONS]
+    names = [raw.columns[i] for i in TESS_COLUMN_POSITIONS]
     wrong = [(i, n, e) for i, n, e in zip(TESS_COLUMN_POSITIONS, names, TESS_COLUMNS)
              if n != e]
     if wrong:
       raise errors.CatalogError("TCE catalog {}: unexpected column names {}".format(
           path, ", ".join("column {} is {!r}, expected {!r}".format(*w)
                           for w in wrong)))
-    table = read_csv(path, header=0, usecols=list(TESS_COLUMN_POSITIONS))
-    table = to_numeric_columns(table, ("row_id", "tic_id", "Epoc", "Period", "Duration",
+    table = to_numeric_columns(raw.iloc[:, list(TESS_COLUMN_POSITIONS)], ("row_id", "tic_id", "Epoc", "Period", "Duration",
                                 "Transit_Depth", "Sectors", "camera", "ccd",
                                 "SN"), path)
     _check_positive(table, ("Period", "Duration"), path)
