@@ -36,10 +36,7 @@ def main(argv):
   if not FLAGS.eval_files or not FLAGS.model_dir:
     raise app.UsageError("--eval_files and --model_dir are required")
   try:
-    model, model_name, config = training.load_model(FLAGS.model_dir)
-    if FLAGS.model and FLAGS.model != model_name:
-      raise errors.CheckpointError("{} holds a {}, not a {}".format(
-          FLAGS.model_dir, model_name, FLAGS.model))
+    model, _, config = training.load_model(FLAGS.model_dir, FLAGS.model)
     result = training.evaluate(model, config, FLAGS.eval_files)
   except (errors.AstronetError, ValueError) as e:
     logging.error("%s", e)

@@ -18,6 +18,8 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from astronet.astro_model import configurations as base_configurations
+from astronet.data import preprocess
 from astronet.data import tce_views
 from astronet.ops import training
 from tf_util import errors
@@ -43,12 +45,13 @@ def define_flags() -> None:
 
 def tce_row(mission: str, star_id: int, period: float, t0: float, duration: float,
             sector: int | None = None) -> dict:
-  """A catalog-style row of the mission for one TCE (duration in days)."""
-  if mission == "kepler":
-    return {"kepid": star_id, "tce_period": period, "tce_time0bk": t0,
-            "tce_duration": duration}
-  return {"tic_id": star_id, "Sectors": sector, "Period": period, "Epoc": t0,
-          "Duration": duration}
+  """A catalog-style row (the mission's column names) for one TCE (duration in days)."""
+  columns = preprocess.get_mission(mission)
+  row = {columns.id_column: star_id, columns.period_column: period,
+         columns.t0_column: t0, columns.duration_column: duration}
+  if columns.sector_column is not None:
+    row[columns.sector_column] = sector
+  return row
 
 
 def predict_views(model, views: dict) -> float:
@@ -68,12 +71,9 @@ def main(argv):
   if star_id is None or None in (FLAGS.period, FLAGS.t0, FLAGS.duration) or not FLAGS.model_dir:
     raise app.UsageError("--model_dir, the star id, --period, --t0 and --duration are required")
   try:
-    model, model_name, config = training.load_model(FLAGS.model_dir)
-    if FLAGS.model and FLAGS.model != model_name:
-      raise errors.CheckpointError("{} holds a {}, not a {}".format(
-          FLAGS.model_dir, model_name, FLAGS.model))
+    model, _, config = training.load_model(FLAGS.model_dir, FLAGS.model)
     lengths = training.feature_lengths(config)
-    if lengths.get("global_view") != (2001 if mission == "kepler" else 201):
+    if lengths.get("global_view") != base_configurations.VIEW_LENGTHS[mission][0]:
       raise errors.CheckpointError("The model in {} takes {} views, not {} views".format(
           FLAGS.model_dir, lengths, mission))
     tce = tce_row(mission, star_id, FLAGS.period, FLAGS.t0, FLAGS.duration, FLAGS.sector)

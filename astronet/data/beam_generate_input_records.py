@@ -98,15 +98,8 @@ def run(partitions: Sequence[tce_table.Partition], config: records.RecordConfig,
   import apache_beam as beam  # pylint: disable=import-outside-toplevel
   from apache_beam.options.pipeline_options import PipelineOptions  # pylint: disable=import-outside-toplevel
   os.makedirs(output_dir, exist_ok=True)
-  previous = records.read_failures(os.path.join(output_dir, records.FAILED_TCES_FILE))
-  todo, kept = [], []
-  for partition in partitions:
-    if os.path.exists(os.path.join(output_dir, partition.name)) and not overwrite:
-      logging.info("Shard %s exists; skipping it (--overwrite to redo)",
-                   partition.name)
-      kept.extend(f for f in previous if f.shard == partition.name)
-    else:
-      todo.append(partition)
+  todo, finished = records.split_finished_shards(partitions, output_dir, overwrite)
+  kept = [f for r in finished.values() for f in r.failures]
   if todo:
     with beam.Pipeline(options=PipelineOptions(list(pipeline_args))) as pipeline:
       build_pipeline(pipeline, todo, config, output_dir, kept)

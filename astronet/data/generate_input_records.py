@@ -98,26 +98,14 @@ def generate_records(partitions: Sequence[tce_table.Partition],
     One ShardResult per partition, in partition order.
   """
   os.makedirs(output_dir, exist_ok=True)
-  failed_path = os.path.join(output_dir, records.FAILED_TCES_FILE)
-  previous_failures = records.read_failures(failed_path)
-  results, tasks = {}, []
-  for partition in partitions:
-    path = os.path.join(output_dir, partition.name)
-    if os.path.exists(path) and not overwrite:
-      kept = [f for f in previous_failures if f.shard == partition.name]
-      num_written = records.count_records(path)
-      logging.info("Shard %s exists (%d records); skipping it (--overwrite to "
-                   "redo)", partition.name, num_written)
-      results[partition.name] = records.ShardResult(
-          partition.name, len(partition.table), num_written, kept, resumed=True)
-    else:
-      tasks.append(records.ShardTask(records.tce_rows(partition.table), path,
-                                     config))
+  todo, results = records.split_finished_shards(partitions, output_dir, overwrite)
+  tasks = [records.ShardTask(records.tce_rows(p.table),
+                             os.path.join(output_dir, p.name), config) for p in todo]
   for result in records.run_shard_tasks(tasks, num_worker_processes,
                                         start_method):
     results[result.name] = result
   ordered = [results[p.name] for p in partitions]
-  records.write_failures(failed_path,
+  records.write_failures(os.path.join(output_dir, records.FAILED_TCES_FILE),
                          [f for r in ordered for f in r.failures])
   return ordered
 
@@ -133,12 +121,11 @@ def summarize(results: Sequence[records.ShardResult]) -> str:
                                      records.FAILED_TCES_FILE))
 
 
-def plan_from_flags():
-  """(mission, RecordConfig, partitions) from the command-line flags.
+def config_from_flags():
+  """(mission, RecordConfig) from the command-line flags.
 
   Raises:
     app.UsageError: Inconsistent flags.
-    CatalogError: Unreadable or bad catalog.
   """
   if bool(FLAGS.kepler_data_dir) == bool(FLAGS.tess_data_dir):
     raise app.UsageError("Give exactly one of --kepler_data_dir and --tess_data_dir")
@@ -149,6 +136,17 @@ def plan_from_flags():
       mission=mission.name,
       data_dir=FLAGS.kepler_data_dir or FLAGS.tess_data_dir,
       trim_multisector=not FLAGS.reproduce_is_multi_quirk)
+  return mission, config
+
+
+def plan_from_flags():
+  """(mission, RecordConfig, partitions) from the command-line flags.
+
+  Raises:
+    app.UsageError: Inconsistent flags.
+    CatalogError: Unreadable or bad catalog.
+  """
+  mission, config = config_from_flags()
   table = read_catalog(mission, FLAGS.input_tce_csv_file,
                        FLAGS.reproduce_is_multi_quirk)
   if FLAGS.make_test_set:

@@ -127,7 +127,7 @@ def draw_injections(stars: pd.DataFrame, mission: preprocess.Mission,
 def main(argv):
   del argv
   try:
-    mission, config, _ = gir.plan_from_flags()
+    mission, config = gir.config_from_flags()
     stars = gir.read_catalog(mission, FLAGS.input_tce_csv_file, True)
     u1, u2 = (float(u) for u in FLAGS.limb_darkening)
     table = draw_injections(

@@ -87,17 +87,6 @@ def serialize(tce: Mapping, views: Mapping[str, np.ndarray]) -> bytes:
   return make_example(tce, views).SerializeToString(deterministic=True)
 
 
-def process_tce(tce: Mapping, config: RecordConfig):
-  """Reads, processes and bins one catalog row into a tf.train.Example."""
-  return make_example(tce, tce_views.process_tce_views(tce, config))
-
-
-def try_process_tce(tce: Mapping, config: RecordConfig, shard: str = ""):
-  """(Example, None), or (None, Failure) when the TCE cannot be processed."""
-  views, failure = tce_views.try_process_tce_views(tce, config, shard)
-  return (None, failure) if views is None else (make_example(tce, views), None)
-
-
 def write_records_atomically(path: str, serialized: Iterable[bytes]) -> int:
   """Writes serialized records to `path` via a temporary file; returns the count."""
   tf = _tf()
@@ -119,6 +108,37 @@ def count_records(path: str) -> int:
   """Number of records in a TFRecord file."""
   tf = _tf()
   return int(tf.data.TFRecordDataset(path).reduce(0, lambda n, _: n + 1))
+
+
+def split_finished_shards(partitions, output_dir: str, overwrite: bool = False,
+                          failed_path: str | None = None):
+  """Separates partitions whose shard already exists in output_dir (resume).
+
+  Args:
+    partitions: Objects with `.name` (shard file name) and `.table`.
+    output_dir: Output directory.
+    overwrite: Treat every shard as unfinished.
+    failed_path: failed_tces.csv of the earlier run (default: in output_dir).
+
+  Returns:
+    (partitions still to write, {name: ShardResult of a finished shard, with
+    the failures recorded for it earlier}).
+  """
+  failed_path = failed_path or os.path.join(output_dir, FAILED_TCES_FILE)
+  previous = read_failures(failed_path)
+  todo, finished = [], {}
+  for partition in partitions:
+    path = os.path.join(output_dir, partition.name)
+    if os.path.exists(path) and not overwrite:
+      num_written = count_records(path)
+      logger.info("Shard %s exists (%d records); skipping it (--overwrite to redo)",
+                  partition.name, num_written)
+      finished[partition.name] = ShardResult(
+          partition.name, len(partition.table), num_written,
+          [f for f in previous if f.shard == partition.name], resumed=True)
+    else:
+      todo.append(partition)
+  return todo, finished
 
 
 def run_shard_tasks(tasks: Sequence[ShardTask], num_worker_processes: int = 1,

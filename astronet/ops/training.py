@@ -209,17 +209,25 @@ class Trainer:
     return path
 
 
-def load_model(model_dir: str):
+def load_model(model_dir: str, expected_model: str | None = None):
   """(model, model_name, config) from a model_dir's config.json and latest checkpoint.
 
+  Args:
+    model_dir: Directory written by `Trainer`.
+    expected_model: If given (the scripts' --model), the model class name the
+      directory must hold.
+
   Raises:
-    CheckpointError: No config.json or no checkpoint, or a checkpoint that
-      does not fit the config.
+    CheckpointError: No config.json, another model class than expected, no
+      checkpoint, or a checkpoint that does not fit the config.
   """
   saved = config_util.read_config(model_dir)
   if saved is None:
     raise errors.CheckpointError("{} has no {}: not a model directory".format(
         model_dir, config_util.CONFIG_FILE))
+  if expected_model and expected_model != saved["model"]:
+    raise errors.CheckpointError("{} holds a {}, not a {}".format(
+        model_dir, saved["model"], expected_model))
   model = models.build_model(saved["model"], saved["config"])
   latest = tf.train.latest_checkpoint(model_dir)
   if latest is None:
