@@ -19,6 +19,7 @@ from absl import logging
 
 from astronet import plotting
 from astronet.data import preprocess
+from tf_util import atomic_io
 from tf_util import errors
 
 FLAGS = flags.FLAGS
@@ -52,9 +53,8 @@ def run(kepler_data_dir: str, output_dir: str, kepler_id: int, period: float,
 
   name = "kic{}_p{:g}".format(kepler_id, period)
   npz_path = os.path.join(output_dir, name + "_views.npz")
-  tmp = npz_path + ".tmp.npz"
-  np.savez(tmp, **tce_views)
-  os.replace(tmp, npz_path)
+  with atomic_io.atomic_path(npz_path) as tmp:
+    np.savez(tmp, **tce_views)
   title = "KIC {}: period {:g} d, t0 {:g}, duration {:g} d".format(
       kepler_id, period, t0, duration)
   plotting.plot_views(tce_views["global_view"], tce_views["local_view"], title,

@@ -9,7 +9,6 @@ writes them to model_dir/metrics_{eval_name}.json.
 
 from __future__ import annotations
 
-import json
 import os
 
 from absl import app
@@ -17,6 +16,7 @@ from absl import flags
 from absl import logging
 
 from astronet.ops import training
+from tf_util import atomic_io
 from tf_util import errors
 
 FLAGS = flags.FLAGS
@@ -45,9 +45,7 @@ def main(argv):
                "pr_auc", "num_examples"):
     print("{}: {}".format(name, result[name]))
   path = os.path.join(FLAGS.model_dir, "metrics_{}.json".format(FLAGS.eval_name))
-  with open(path + ".tmp", "w") as f:
-    json.dump(result, f, indent=1)
-  os.replace(path + ".tmp", path)
+  atomic_io.write_json(path, result)
   return 0
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 
 import matplotlib
 
@@ -10,16 +9,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
+from tf_util import atomic_io
 
-def _save(fig, output_file: str) -> None:
+
+def save_figure(fig, output_file: str) -> None:
   """Writes the figure atomically (temp file + rename)."""
-  directory = os.path.dirname(os.path.abspath(output_file))
-  os.makedirs(directory, exist_ok=True)
-  root, ext = os.path.splitext(output_file)
-  tmp = "{}.tmp{}{}".format(root, os.getpid(), ext)
-  fig.savefig(tmp, dpi=110)
-  plt.close(fig)
-  os.replace(tmp, output_file)
+  try:
+    with atomic_io.atomic_path(output_file) as tmp:
+      fig.savefig(tmp, dpi=110)
+  finally:
+    plt.close(fig)
 
 
 def plot_views(global_view: np.ndarray, local_view: np.ndarray, title: str,
@@ -34,7 +33,7 @@ def plot_views(global_view: np.ndarray, local_view: np.ndarray, title: str,
     ax.set_ylabel("normalised flux")
   fig.suptitle(title)
   fig.tight_layout()
-  _save(fig, output_file)
+  save_figure(fig, output_file)
 
 
 def plot_detrending(time: np.ndarray, raw_flux: np.ndarray,
@@ -49,4 +48,4 @@ def plot_detrending(time: np.ndarray, raw_flux: np.ndarray,
   axes[1].set_xlabel("time (days)")
   fig.suptitle(title)
   fig.tight_layout()
-  _save(fig, output_file)
+  save_figure(fig, output_file)

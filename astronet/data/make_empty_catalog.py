@@ -23,6 +23,7 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from tf_util import atomic_io
 from tf_util import errors
 
 FLAGS = flags.FLAGS
@@ -89,9 +90,8 @@ def make_empty_catalog(paths: Sequence[str]) -> dict[int, pd.DataFrame]:
 
 
 def write_csv_atomically(table: pd.DataFrame, path: str, **kwargs) -> None:
-  tmp_path = "{}.tmp-{}".format(path, os.getpid())
-  table.to_csv(tmp_path, **kwargs)
-  os.replace(tmp_path, path)
+  with atomic_io.atomic_path(path) as tmp_path:
+    table.to_csv(tmp_path, **kwargs)
 
 
 def main(argv):

@@ -92,3 +92,72 @@ def sigmoid_cross_entropy(labels: np.ndarray, logits: np.ndarray) -> np.ndarray:
   logits = np.asarray(logits, dtype=np.float64)
   labels = np.asarray(labels, dtype=np.float64)
   return np.maximum(logits, 0) - logits * labels + np.log1p(np.exp(-np.abs(logits)))
+
+
+# Thresholds of find_incorrect.py's and plot_roc.py's precision/recall table.
+TABLE_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+  return numerator / denominator if denominator else None
+
+
+def threshold_table(labels: np.ndarray, probabilities: np.ndarray,
+                    thresholds=TABLE_THRESHOLDS,
+                    is_pc: np.ndarray | None = None) -> list[dict]:
+  """Precision, recall and specificity with `p >= t` called positive (find_incorrect.py).
+
+  Returns one dict per threshold: threshold, tp, fp, tn, fn, precision,
+  recall, specificity (None where the ratio is 0/0; the original raised
+  ZeroDivisionError there) and, given `is_pc`, pcs_in_false_negatives
+  (records with is_pc and p < t, as the original counted them).
+  """
+  labels = np.asarray(labels).astype(bool).ravel()
+  probs = np.asarray(probabilities, dtype=np.float64).ravel()
+  table = []
+  for t in thresholds:
+    called = probs >= t
+    tp = int(np.sum(labels & called))
+    fp = int(np.sum(~labels & called))
+    fn = int(np.sum(labels & ~called))
+    tn = int(np.sum(~labels & ~called))
+    row = {"threshold": float(t), "tp": tp, "fp": fp, "tn": tn, "fn": fn,
+           "precision": _ratio(tp, tp + fp), "recall": _ratio(tp, tp + fn),
+           "specificity": None if tn + fp == 0 else 1 - fp / (tn + fp)}
+    if is_pc is not None:
+      row["pcs_in_false_negatives"] = int(np.sum(np.asarray(is_pc, bool) & ~called))
+    table.append(row)
+  return table
+
+
+def roc_curve(labels: np.ndarray, probabilities: np.ndarray):
+  """Exact ROC curve: (false positive rate, true positive rate), both from 0 to 1."""
+  labels = np.asarray(labels).astype(bool).ravel()
+  probs = np.asarray(probabilities, dtype=np.float64).ravel()
+  order = np.argsort(-probs, kind="stable")
+  probs, hits = probs[order], labels[order]
+  # One point per distinct score (ties move together).
+  last_of_run = np.r_[np.diff(probs) != 0, True]
+  tp = np.cumsum(hits)[last_of_run]
+  fp = np.cumsum(~hits)[last_of_run]
+  tpr = np.r_[0.0, tp / max(labels.sum(), 1)]
+  fpr = np.r_[0.0, fp / max((~labels).sum(), 1)]
+  return fpr, tpr
+
+
+def precision_recall_curve(labels: np.ndarray, probabilities: np.ndarray):
+  """Exact precision-recall curve: (recall, precision) at each distinct score."""
+  labels = np.asarray(labels).astype(bool).ravel()
+  probs = np.asarray(probabilities, dtype=np.float64).ravel()
+  order = np.argsort(-probs, kind="stable")
+  probs, hits = probs[order], labels[order]
+  last_of_run = np.r_[np.diff(probs) != 0, True]
+  tp = np.cumsum(hits)[last_of_run]
+  called = np.arange(1, hits.size + 1)[last_of_run]
+  return tp / max(labels.sum(), 1), tp / called
+
+
+def curve_area(x: np.ndarray, y: np.ndarray) -> float:
+  """Trapezoidal area under y(x) (x ascending), e.g. the exact ROC AUC."""
+  x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+  return float(np.sum(np.diff(x) * (y[1:] + y[:-1]) / 2))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import time
 from collections.abc import Mapping
 
@@ -25,6 +26,7 @@ from astronet.astro_model import configurations as base_configurations
 from astronet.ops import dataset_ops
 from astronet.ops import metrics
 from astronet.util import config_util
+from tf_util import atomic_io
 from tf_util import errors
 
 logger = logging.getLogger(__name__)
@@ -156,7 +158,7 @@ class Trainer:
   def train(self, train_files: str, train_steps: int, eval_files: str | None = None,
             eval_every_steps: int = 1000, save_every_steps: int = 1000,
             shuffle_buffer_size: int = 15000, seed: int | None = None,
-            verbose: bool = True) -> dict:
+            verbose: bool = True, log_every_steps: int = 100) -> dict:
     """Trains until `train_steps`; returns the last eval metrics (or {})."""
     start_step = int(self.step.numpy())
     if start_step >= train_steps:
@@ -166,8 +168,11 @@ class Trainer:
     dataset = make_dataset(self.config, train_files, True,
                            shuffle_buffer_size=shuffle_buffer_size, seed=data_seed)
     writer = tf.summary.create_file_writer(os.path.join(self.model_dir, "train"))
+    # A progress bar on a terminal; in a log file (ensemble_train.sh, CI) a
+    # line every log_every_steps instead of one rewrite per step.
+    interactive = verbose and sys.stdout.isatty()
     progbar = keras.utils.Progbar(train_steps, stateful_metrics=["loss"],
-                                  verbose=1 if verbose else 0)
+                                  verbose=1 if interactive else 0)
     progbar.update(start_step)
     last_eval, t_start = {}, time.time()
     iterator = iter(dataset)
@@ -178,6 +183,9 @@ class Trainer:
       if not np.isfinite(loss):
         raise FloatingPointError("Training loss is {} at step {}".format(loss, step))
       progbar.update(step, [("loss", loss)])
+      if verbose and not interactive and (step % log_every_steps == 0 or step == train_steps):
+        logger.info("step %d/%d: loss %.4f (%.1f steps/s)", step, train_steps, loss,
+                    (step - start_step) / max(time.time() - t_start, 1e-9))
       with writer.as_default(step=step):
         tf.summary.scalar("loss", loss)
       if step % save_every_steps == 0 or step == train_steps:
@@ -203,9 +211,8 @@ class Trainer:
 
   def save_keras_model(self) -> str:
     path = os.path.join(self.model_dir, MODEL_FILE)
-    tmp = path[:-len(".keras")] + ".tmp.keras"
-    self.model.save(tmp)
-    os.replace(tmp, path)
+    with atomic_io.atomic_path(path) as tmp:
+      self.model.save(tmp)
     return path
 
 
@@ -244,7 +251,7 @@ def load_model(model_dir: str, expected_model: str | None = None):
 def predict_logits(model: keras.Model, dataset: tf.data.Dataset):
   """(labels or None, logits [n]) over a dataset of (features, labels) or features."""
   predict = tf.function(lambda f: model(f, training=False), reduce_retracing=True)
-  all_labels, all_logits, batch_losses = [], [], []
+  all_labels, all_logits = [], []
   for batch in dataset:
     features, labels = batch if isinstance(batch, tuple) else (batch, None)
     logits = predict(features).numpy().reshape(-1)

@@ -7,6 +7,8 @@ import json
 import os
 from collections.abc import Mapping
 
+from tf_util import atomic_io
+
 
 def apply_overrides(config: Mapping, overrides: str | Mapping | None) -> dict:
   """Deep-merges overrides (a JSON string or dict) into a copy of config.
@@ -48,10 +50,8 @@ CONFIG_FILE = "config.json"
 def write_config(config: Mapping, model_dir: str) -> None:
   """Writes model_dir/config.json atomically."""
   os.makedirs(model_dir, exist_ok=True)
-  path = os.path.join(model_dir, CONFIG_FILE)
-  with open(path + ".tmp", "w") as f:
-    json.dump(config, f, indent=2, sort_keys=True)
-  os.replace(path + ".tmp", path)
+  atomic_io.write_json(os.path.join(model_dir, CONFIG_FILE), config, indent=2,
+                       sort_keys=True)
 
 
 def read_config(model_dir: str) -> dict | None:

@@ -1,0 +1,155 @@
+r"""Predicts every TCE of a set of TFRecords with one model or an ensemble.
+
+  # One model:
+  python astronet/batch_predict.py --model_dir=model/ --tfrecord_dir=tfrecords/ \
+    --suffix=yyy
+  # Ensemble (MODEL_DIR holds model_1 ... model_10 of ensemble_train.sh),
+  # with a figure of each TCE's views and the ensemble exported as ONE model:
+  python astronet/batch_predict.py --model_dir=${MODEL_DIR} --average \
+    --tfrecord_dir=tfrecords/ --suffix=yyy --plot --save_dir=astronet/plots \
+    --export_ensemble=ensemble.keras
+
+Reads `tfrecord_dir/test-0000*` (the original's glob; --tfrecord_pattern
+changes it) and writes `prediction_{suffix}.txt` in --output_dir (default: the
+current directory, as the original): one line `"%d %4.3f" % (tic_id, p)` per
+star, p the mean over its records (all sectors) and over the models, in
+first-seen order. --per_tce keys by TCE instead (`"%d %d %4.3f"`: id, sector
+or planet number, p).
+
+--model_dir is a model directory of train.py, a .keras file (e.g. an exported
+ensemble), or a comma-separated list of them; with --average each is a
+directory whose model subdirectories / .keras files are averaged.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from absl import app
+from absl import flags
+from absl import logging
+
+FLAGS = flags.FLAGS
+
+# Probability at or above which a plotted TCE is labelled "PC/EB" (original).
+PLOT_LABEL_THRESHOLD = 0.4
+
+
+def define_flags() -> None:
+  """Defines the command-line flags (only when run as a script)."""
+  flags.DEFINE_string("model", None, "Name of the model class (checked against model_dir).")
+  flags.DEFINE_string("config_name", None, "Accepted for compatibility: the model "
+                      "directories hold their config.")
+  flags.DEFINE_string("config_json", None, "Accepted for compatibility (unused).")
+  flags.DEFINE_string("model_dir", None, "Model directory / .keras file, or "
+                      "comma-separated list; with --average, directories of models.")
+  flags.DEFINE_string("tfrecord_dir", None, "Directory of the TFRecord files.")
+  flags.DEFINE_string("tfrecord_pattern", "test-0000*", "Glob of the files to "
+                      "predict inside --tfrecord_dir.")
+  flags.DEFINE_boolean("plot", False, "Plot the views of every TCE into --save_dir.")
+  flags.DEFINE_string("save_dir", None, "Directory of the plots.")
+  flags.DEFINE_string("suffix", "", "Suffix of the output file name.")
+  flags.DEFINE_boolean("average", False, "Average the models in the subdirectories "
+                       "of --model_dir.")
+  flags.DEFINE_boolean("per_tce", False, "Key predictions by TCE (id and sector / "
+                       "planet number) instead of by star.")
+  flags.DEFINE_string("output_dir", ".", "Directory of prediction_{suffix}.txt.")
+  flags.DEFINE_string("export_ensemble", None, "Also save the (averaged) models as "
+                      "ONE .keras model at this path.")
+  flags.DEFINE_integer("batch_size", 256, "Records per prediction batch.")
+
+
+def prediction_file_name(suffix: str) -> str:
+  return "prediction_{}.txt".format(suffix)
+
+
+def write_predictions(path: str, predictions: dict, per_tce: bool = False) -> None:
+  """Writes {key: p} as the original's np.savetxt(fmt=['%d', '%4.3f']), atomically.
+
+  Keys are star ids, or (id, sub_id) tuples with `per_tce`.
+  """
+  from tf_util import atomic_io  # pylint: disable=import-outside-toplevel
+  with atomic_io.atomic_open(path) as f:
+    for key, p in predictions.items():
+      if per_tce:
+        f.write("%d %d %4.3f\n" % (key[0], key[1], float(p)))
+      else:
+        f.write("%d %4.3f\n" % (key, float(p)))
+
+
+def read_predictions(path: str) -> dict:
+  """{star id: p} from a prediction_{suffix}.txt (inverse of write_predictions)."""
+  result = {}
+  with open(path) as f:
+    for line in f:
+      fields = line.split()
+      if len(fields) == 2:
+        result[int(fields[0])] = float(fields[1])
+      elif len(fields) == 3:
+        result[(int(fields[0]), int(fields[1]))] = float(fields[2])
+  return result
+
+
+def plot_records(records, probabilities, save_dir: str) -> int:
+  """One figure of the views per record, titled with the mean prediction."""
+  from astronet import plotting  # pylint: disable=import-outside-toplevel
+  global_view = records.views.get("global_view")
+  local_view = records.views.get("local_view")
+  if global_view is None or local_view is None:
+    raise ValueError("--plot needs models reading global_view and local_view")
+  for i, (star, sub) in enumerate(zip(records.ids, records.sub_ids)):
+    p = float(probabilities[i])
+    label = "PC/EB" if p >= PLOT_LABEL_THRESHOLD else "junk"
+    plotting.plot_views(global_view[i], local_view[i],
+                        "{} {}: {} - {:.3f}".format(star, sub, label, p),
+                        os.path.join(save_dir, "{}-{}.png".format(star, sub)))
+    if i % 100 == 0:
+      logging.info("Plotted %d of %d", i, len(records))
+  return len(records)
+
+
+def main(argv):
+  del argv
+  if not FLAGS.model_dir:
+    raise app.UsageError("--model_dir is required")
+  if not FLAGS.tfrecord_dir and not FLAGS.export_ensemble:
+    raise app.UsageError("--tfrecord_dir is required (or only --export_ensemble)")
+  if FLAGS.plot and not FLAGS.save_dir:
+    raise app.UsageError("--plot needs --save_dir")
+  # pylint: disable=import-outside-toplevel
+  from astronet.ops import prediction
+  from tf_util import errors
+  start = time.time()
+  try:
+    members = prediction.load_members(FLAGS.model_dir, FLAGS.average, FLAGS.model)
+    logging.info("%d model(s): %s", len(members), ", ".join(m.name for m in members))
+    if FLAGS.export_ensemble:
+      prediction.export_ensemble(members, FLAGS.export_ensemble)
+      logging.info("Exported the ensemble to %s", FLAGS.export_ensemble)
+    if not FLAGS.tfrecord_dir:
+      return 0
+    filenames = prediction.record_files(FLAGS.tfrecord_dir, FLAGS.tfrecord_pattern)
+    records = prediction.read_records(filenames, members[0].feature_lengths)
+    logging.info("Read %d records from %d file(s)", len(records), len(filenames))
+    probabilities = prediction.predict_members(members, records, FLAGS.batch_size)
+  except (errors.AstronetError, ValueError) as e:
+    logging.error("%s", e)
+    return 2
+  keys = (list(zip(records.ids.tolist(), records.sub_ids.tolist())) if FLAGS.per_tce
+          else records.ids.tolist())
+  predictions = prediction.average_by_key(keys, probabilities)
+  path = os.path.join(FLAGS.output_dir, prediction_file_name(FLAGS.suffix))
+  write_predictions(path, predictions, FLAGS.per_tce)
+  elapsed = time.time() - start
+  logging.info("Wrote %d predictions (%d records, %d models) to %s in %.1f s "
+               "(%.0f TCEs/s)", len(predictions), len(records), len(members), path,
+               elapsed, len(records) / max(elapsed, 1e-9))
+  if FLAGS.plot:
+    plot_records(records, probabilities.mean(axis=0), FLAGS.save_dir)
+  return 0
+
+
+if __name__ == "__main__":
+  define_flags()
+  app.run(main)

@@ -1,0 +1,169 @@
+r"""Finds misclassified TCEs: precision/recall at thresholds, true-vs-predicted table, plots.
+
+  python astronet/find_incorrect.py --model_dir=${MODEL_DIR} \
+    --tfrecord_dir=${TFRECORD_DIR} --suffix=yyy --average --plot
+
+Predicts every record of `tfrecord_dir/test*` (--tfrecord_pattern), averaged
+per TCE ('tic-sector', or 'kepid-planet' for Kepler) over records and models,
+then prints for thresholds 0.1 ... 0.6 the specificity and
+`Threshold t: precision=..., recall=.... Number of PCs in FNs = n`, and
+`Total N PCs`, as the original (which raised ZeroDivisionError when no TCE
+reached a threshold; here such ratios print as "undefined"). Writes
+`true_vs_pred_{suffix}.txt` in --output_dir (default: the current directory):
+`"%f %4.3f" % (is_positive, p)` per TCE (positive: a label the config maps to
+1, i.e. PC or EB for TESS). With --plot, a figure of the views of each
+misclassified TCE goes to --save_dir: by default, as the original, PCs
+predicted below 0.1; --plot_dispositions / --plot_threshold widen that (a
+negative label is misclassified at p >= threshold).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from absl import app
+from absl import flags
+from absl import logging
+
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+  """Defines the command-line flags (only when run as a script)."""
+  flags.DEFINE_string("model", None, "Name of the model class (checked against model_dir).")
+  flags.DEFINE_string("config_name", None, "Accepted for compatibility: the model "
+                      "directories hold their config.")
+  flags.DEFINE_string("config_json", None, "Accepted for compatibility (unused).")
+  flags.DEFINE_string("model_dir", None, "Model directory / .keras file, or "
+                      "comma-separated list; with --average, directories of models.")
+  flags.DEFINE_string("tfrecord_dir", None, "Directory of the TFRecord files.")
+  flags.DEFINE_string("tfrecord_pattern", "test*", "Glob of the files inside --tfrecord_dir.")
+  flags.DEFINE_boolean("plot", False, "Plot the views of misclassified TCEs.")
+  flags.DEFINE_string("save_dir", "astronet/plots", "Directory of the plots.")
+  flags.DEFINE_float("plot_threshold", 0.1, "Threshold of the plotted misclassifications.")
+  flags.DEFINE_list("plot_dispositions", ["PC"], "Labels whose misclassified TCEs are plotted.")
+  flags.DEFINE_string("suffix", "", "Suffix of the output file name.")
+  flags.DEFINE_boolean("average", False, "Average the models in the subdirectories "
+                       "of --model_dir.")
+  flags.DEFINE_string("output_dir", ".", "Directory of true_vs_pred_{suffix}.txt.")
+  flags.DEFINE_integer("batch_size", 256, "Records per prediction batch.")
+
+
+def true_vs_pred_file_name(suffix: str) -> str:
+  return "true_vs_pred_{}.txt".format(suffix)
+
+
+def positive_labels(records) -> set[str]:
+  """Label strings mapped to 1 by the mission's label map (PC, EB for TESS)."""
+  # pylint: disable=import-outside-toplevel
+  from astronet.astro_model import configurations
+  from astronet.ops import prediction
+  kepler = prediction.record_keys(records.filenames) == prediction.KEPLER_KEYS
+  label_map = configurations.KEPLER_LABEL_MAP if kepler else configurations.TESS_LABEL_MAP
+  return {label for label, value in label_map.items() if value == 1}
+
+
+def by_tce(records, probabilities: np.ndarray):
+  """(keys, labels, mean p) per 'id-sub' TCE key, in first-seen order.
+
+  A TCE's label is that of its last record (as the original's dict).
+  """
+  from astronet.ops import prediction  # pylint: disable=import-outside-toplevel
+  keys = records.tce_keys()
+  means = prediction.average_by_key(keys, probabilities)
+  label_of = dict(zip(keys, records.labels))
+  ordered = list(means)
+  return (ordered, [label_of[k] for k in ordered],
+          np.array([means[k] for k in ordered], dtype=np.float32))
+
+
+def format_table(table: list[dict]) -> list[str]:
+  """The original's printout: specificity, then the threshold line."""
+  show = lambda v: "undefined" if v is None else str(v)
+  lines = []
+  for row in table:
+    lines.append(show(row["specificity"]))
+    lines.append("Threshold %s: precision=%s, recall=%s. Number of PCs in FNs = %s" % (
+        row["threshold"], show(row["precision"]), show(row["recall"]),
+        row["pcs_in_false_negatives"]))
+  return lines
+
+
+def write_true_vs_pred(path: str, is_positive: np.ndarray, predictions: np.ndarray) -> None:
+  """The original's np.savetxt(fmt=['%f', '%4.3f']), atomically."""
+  from tf_util import atomic_io  # pylint: disable=import-outside-toplevel
+  with atomic_io.atomic_open(path) as f:
+    for truth, p in zip(is_positive, predictions):
+      f.write("%f %4.3f\n" % (float(truth), float(p)))
+
+
+def read_true_vs_pred(path: str) -> tuple[np.ndarray, np.ndarray]:
+  """(is_positive bool [n], p float [n]) of a true_vs_pred_{suffix}.txt."""
+  table = np.loadtxt(path, ndmin=2)
+  if table.shape[1] != 2:
+    raise ValueError("{}: expected 2 columns (true, predicted), got {}".format(
+        path, table.shape[1]))
+  return table[:, 0].astype(bool), table[:, 1]
+
+
+def misclassified(labels, predictions, positive: set[str], dispositions, threshold: float):
+  """Indices of TCEs whose label is in `dispositions` and that `threshold` misclassifies."""
+  indices = []
+  for i, (label, p) in enumerate(zip(labels, predictions)):
+    if label in dispositions and (p < threshold) == (label in positive):
+      indices.append(i)
+  return indices
+
+
+def main(argv):
+  del argv
+  if not FLAGS.model_dir or not FLAGS.tfrecord_dir:
+    raise app.UsageError("--model_dir and --tfrecord_dir are required")
+  # pylint: disable=import-outside-toplevel
+  from astronet import plotting
+  from astronet.ops import metrics
+  from astronet.ops import prediction
+  from tf_util import errors
+  try:
+    members = prediction.load_members(FLAGS.model_dir, FLAGS.average, FLAGS.model)
+    filenames = prediction.record_files(FLAGS.tfrecord_dir, FLAGS.tfrecord_pattern)
+    for filename in filenames:
+      print(filename)
+    records = prediction.read_records(filenames, members[0].feature_lengths)
+    probabilities = prediction.predict_members(members, records, FLAGS.batch_size)
+  except (errors.AstronetError, ValueError) as e:
+    logging.error("%s", e)
+    return 2
+  keys, labels, predictions = by_tce(records, probabilities)
+  positive = positive_labels(records)
+  is_positive = np.array([label in positive for label in labels])
+  is_pc = np.array([label == "PC" for label in labels])
+  table = metrics.threshold_table(is_positive, predictions, is_pc=is_pc)
+  print("\n".join(format_table(table)))
+  path = os.path.join(FLAGS.output_dir, true_vs_pred_file_name(FLAGS.suffix))
+  write_true_vs_pred(path, is_positive, predictions)
+  print("Total %s PCs" % int(is_pc.sum()))
+  logging.info("Wrote %d TCEs to %s", len(keys), path)
+  if FLAGS.plot:
+    wrong = misclassified(labels, predictions, positive, set(FLAGS.plot_dispositions),
+                          FLAGS.plot_threshold)
+    first_record = {}
+    for i, key in enumerate(records.tce_keys()):
+      first_record.setdefault(key, i)
+    for n, i in enumerate(wrong):
+      r = first_record[keys[i]]
+      label = "PC/EB" if predictions[i] >= FLAGS.plot_threshold else "junk"
+      plotting.plot_views(
+          records.views["global_view"][r], records.views["local_view"][r],
+          "{} ({}): predicted {} - {:.3f}".format(keys[i], labels[i], label, predictions[i]),
+          os.path.join(FLAGS.save_dir, "{}.png".format(keys[i])))
+      if n % 100 == 0:
+        logging.info("Plotted %d of %d misclassified TCEs", n, len(wrong))
+    logging.info("Plotted %d misclassified TCEs into %s", len(wrong), FLAGS.save_dir)
+  return 0
+
+
+if __name__ == "__main__":
+  define_flags()
+  app.run(main)
