@@ -9,6 +9,11 @@ records (global_view of 2001 values: Kepler; 201: TESS) unless --mission is
 given; --config_overrides='{"hparams": {"batch_size": 32}}' changes any value.
 Killed and restarted with the same --model_dir, training continues from the
 last checkpoint.
+
+Fine-tuning: --warm_start_from=PATH starts from the weights of a checkpoint of
+the ORIGINAL TF1 code (model_dir or prefix), a .keras file or another
+model_dir (same architecture); with a TF1 checkpoint, --restore_optimizer also
+takes its Adam moments and global step, continuing the original run.
 """
 
 from __future__ import annotations
@@ -42,6 +47,12 @@ def define_flags() -> None:
   flags.DEFINE_integer("eval_every_steps", 1000, "Evaluate every this many steps.")
   flags.DEFINE_integer("save_every_steps", 1000, "Checkpoint every this many steps.")
   flags.DEFINE_integer("seed", None, "Seed of weights, shuffling and reversal.")
+  flags.DEFINE_string("warm_start_from", None, "Initial weights (fine-tuning): a "
+                      "checkpoint of the ORIGINAL TF1 code (directory or prefix), a "
+                      ".keras file or a model_dir of this package. Ignored when "
+                      "--model_dir already has a checkpoint (training resumes).")
+  flags.DEFINE_boolean("restore_optimizer", False, "With a TF1 --warm_start_from: also "
+                       "restore its Adam moments and global step.")
 
 
 def build_config(model_name: str, config_name: str, mission: str | None,
@@ -62,6 +73,10 @@ def main(argv):
     config = build_config(FLAGS.model, FLAGS.config_name, FLAGS.mission,
                           FLAGS.train_files, FLAGS.config_overrides)
     trainer = training.Trainer(FLAGS.model, config, FLAGS.model_dir)
+    if FLAGS.warm_start_from:
+      trainer.warm_start(FLAGS.warm_start_from, FLAGS.restore_optimizer)
+    elif FLAGS.restore_optimizer:
+      raise app.UsageError("--restore_optimizer needs --warm_start_from")
     result = trainer.train(FLAGS.train_files, FLAGS.train_steps, FLAGS.eval_files,
                            FLAGS.eval_every_steps, FLAGS.save_every_steps,
                            FLAGS.shuffle_buffer_size, FLAGS.seed)

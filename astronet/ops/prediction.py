@@ -2,7 +2,8 @@
 
 Shared by batch_predict.py, find_incorrect.py and the ensemble export. A
 "member" is one trained model: a model_dir written by train.py (config.json +
-checkpoint), or a `.keras` file (a model.keras of train.py, which outputs
+checkpoint), a model_dir of the ORIGINAL TF1 code (imported on the fly by
+astronet.checkpoint_import), or a `.keras` file (a model.keras of train.py, which outputs
 logits, or an ensemble exported by `batch_predict.py --export_ensemble`,
 which outputs probabilities).
 

@@ -145,6 +145,43 @@ class Trainer:
           "Checkpoint {} does not fit this model: {}".format(latest, e)) from None
     logger.info("Resumed from %s at step %d", latest, int(self.step.numpy()))
 
+  def warm_start(self, path: str, restore_optimizer: bool = False) -> bool:
+    """Initialises the weights from another model if model_dir has no checkpoint.
+
+    Args:
+      path: A checkpoint of the ORIGINAL TF1 code (directory or prefix), a
+        .keras file, or a train.py model_dir, of the same architecture.
+      restore_optimizer: Also take the TF1 checkpoint's Adam moments and step
+        count, so training continues the original run.
+
+    Returns:
+      Whether the weights were loaded (False: model_dir already had a
+      checkpoint, and training resumes from it instead).
+
+    Raises:
+      CheckpointError: `path` does not fit the model, or has no Adam state
+        for `restore_optimizer`.
+    """
+    from astronet import checkpoint_import  # pylint: disable=import-outside-toplevel
+    if self.manager.latest_checkpoint is not None:
+      logger.info("%s has a checkpoint; resuming it instead of warm-starting from %s",
+                  self.model_dir, path)
+      return False
+    weights, tf1_checkpoint = checkpoint_import.load_weights(path)
+    checkpoint_import.assign_weights(self.model, weights, path)
+    if restore_optimizer:
+      if tf1_checkpoint is None:
+        raise errors.CheckpointError(
+            "--restore_optimizer needs a TF1 checkpoint with Adam slots; {} is not one".format(path))
+      iterations = checkpoint_import.restore_adam_state(self.optimizer, self.model,
+                                                        tf1_checkpoint)
+      step = tf1_checkpoint.global_step
+      self.step.assign(iterations if step is None else step)
+    # Saved at once, so that a restart resumes here rather than warm-starting again.
+    self.manager.save(checkpoint_number=int(self.step.numpy()))
+    logger.info("Warm-started from %s at step %d", path, int(self.step.numpy()))
+    return True
+
   @tf.function(reduce_retracing=True)
   def _train_step(self, features, labels):
     with tf.GradientTape() as tape:
@@ -220,7 +257,8 @@ def load_model(model_dir: str, expected_model: str | None = None):
   """(model, model_name, config) from a model_dir's config.json and latest checkpoint.
 
   Args:
-    model_dir: Directory written by `Trainer`.
+    model_dir: Directory written by `Trainer`, or by the ORIGINAL TF1 code
+      (its checkpoint is imported, see astronet.checkpoint_import).
     expected_model: If given (the scripts' --model), the model class name the
       directory must hold.
 
@@ -228,6 +266,14 @@ def load_model(model_dir: str, expected_model: str | None = None):
     CheckpointError: No config.json, another model class than expected, no
       checkpoint, or a checkpoint that does not fit the config.
   """
+  from astronet import checkpoint_import  # pylint: disable=import-outside-toplevel
+  if checkpoint_import.is_tf1_checkpoint(model_dir):
+    # A model_dir of the ORIGINAL TF1 code: import its checkpoint on the fly.
+    model, name, config, _ = checkpoint_import.import_checkpoint(model_dir)
+    if expected_model and expected_model != name:
+      raise errors.CheckpointError("{} holds a {}, not a {}".format(
+          model_dir, name, expected_model))
+    return model, name, config
   saved = config_util.read_config(model_dir)
   if saved is None:
     raise errors.CheckpointError("{} has no {}: not a model directory".format(
