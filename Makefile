@@ -23,13 +23,16 @@ test: $(STAMP)
 test-all: $(STAMP)
 	$(PY) -m pytest -n 2 tests
 
-# The main job end to end on the bundled real Kepler-90 data.
+# The main job end to end on the bundled real data: light curves -> views and
+# records, ensemble training on real Triage records, evaluation, batch
+# prediction, misclassified TCEs and the ROC figure (a few minutes on CPU).
 demo: $(STAMP)
-	$(PY) -m astronet.demo --kepler_data_dir=tests/data/kepler/fits --output_dir=demo_output
+	$(PY) -m astronet.demo --output_dir=demo_output
 
 bench: $(STAMP)
 	$(PY) bench/bench_light_curve.py
 	$(PY) bench/bench_records.py
+	$(PY) bench/bench_train.py
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache

@@ -1,86 +1,143 @@
-r"""End-to-end demo on the bundled real Kepler-90 light curves.
+r"""End-to-end demo on the bundled real data: light curves -> records -> ensemble -> ROC.
 
-Reads the Kepler FITS files of one star, fits the Kepler spline, detrends,
-folds on the TCE and writes the global and local views (npz + PNG figures).
+  python -m astronet.demo --output_dir=demo_output      # what `make demo` runs
 
-  python -m astronet.demo --kepler_data_dir=tests/data/kepler/fits \
-      --output_dir=demo_output
+Runs the same command lines a user types, printing each one:
+  1. Kepler-90 i: Kepler FITS light curves -> spline detrending -> global and
+     local views (npz + figures).
+  2. generate_input_records.py: bundled TESS light curves and catalog ->
+     TFRecords of "new" TCEs to classify (--make_test_set).
+  3. ensemble_train-style training of --num_models AstroCNNModels (Triage
+     config, different seeds) on the bundled slice of the real Astronet-Triage
+     training records (320 TCEs). The demo uses lr 1e-4 instead of the
+     original 1e-5 so that a few hundred steps learn something.
+  4. evaluate.py on the real validation slice (160 TCEs).
+  5. batch_predict.py --average on the new TCEs (and --export_ensemble).
+  6. find_incorrect.py --average on the validation slice, then plot_roc.py:
+     ROC and precision-recall figure.
+Takes a few minutes on 2 CPU cores.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import time as time_lib
+import pathlib
+import shlex
+import subprocess
+import sys
+import time
 
-import numpy as np
 from absl import app
 from absl import flags
 from absl import logging
 
-from astronet import plotting
-from astronet.data import preprocess
-from tf_util import atomic_io
-from tf_util import errors
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("kepler_data_dir", "tests/data/kepler/fits",
-                    "Base folder of Kepler FITS files (MAST layout).")
-flags.DEFINE_string("output_dir", "demo_output", "Where to write the outputs.")
-flags.DEFINE_integer("kepler_id", 11442793, "Kepler id of the star (Kepler-90).")
-flags.DEFINE_float("period", 14.44912, "TCE period (days); default Kepler-90 i.")
-flags.DEFINE_float("t0", 2.2, "TCE epoch (BKJD days).")
-flags.DEFINE_float("duration", 0.11267, "TCE duration (days).")
 
 
-def run(kepler_data_dir: str, output_dir: str, kepler_id: int, period: float,
-        t0: float, duration: float) -> dict[str, np.ndarray]:
-  """Runs read -> detrend -> fold -> views and writes the outputs."""
-  os.makedirs(output_dir, exist_ok=True)
-  start = time_lib.time()
-  logging.info("Reading Kepler light curve of KIC %d from %s", kepler_id,
-               kepler_data_dir)
-  all_time, all_flux = preprocess.read_light_curve(kepler_id, kepler_data_dir)
-  logging.info("Read %d files, %d points", len(all_time),
-               sum(len(t) for t in all_time))
+def define_flags() -> None:
+  """Defines the command-line flags (only when run as a script)."""
+  flags.DEFINE_string("output_dir", "demo_output", "Where to write everything.")
+  flags.DEFINE_string("kepler_data_dir", str(DATA / "kepler" / "fits"),
+                      "Base folder of Kepler FITS files (MAST layout).")
+  flags.DEFINE_integer("num_models", 2, "Ensemble members to train.")
+  flags.DEFINE_integer("train_steps", 300, "Training steps per member.")
 
-  logging.info("Fitting the Kepler spline (20 break-point spacings)...")
-  time, flux = preprocess.process_light_curve(all_time, all_flux)
-  logging.info("Detrended: %d points", len(time))
 
-  tce_views = preprocess.generate_views(time, flux, period, t0, duration,
-                                        name="KIC {}".format(kepler_id))
-  elapsed = time_lib.time() - start
+def run_command(args: list[str], cwd: str) -> str:
+  """Runs one CLI step as a user would, echoing it; returns its stdout."""
+  print("\n$ " + " ".join(shlex.quote(a) for a in args), flush=True)
+  env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+             TF_CPP_MIN_LOG_LEVEL="3")
+  proc = subprocess.run([sys.executable] + args, cwd=cwd, env=env, capture_output=True,
+                        text=True)
+  if proc.stdout:
+    print(proc.stdout.rstrip())
+  if proc.returncode != 0:
+    sys.stderr.write(proc.stderr[-5000:])
+    raise RuntimeError("step failed (exit {}): {}".format(proc.returncode, " ".join(args)))
+  return proc.stdout
 
-  name = "kic{}_p{:g}".format(kepler_id, period)
-  npz_path = os.path.join(output_dir, name + "_views.npz")
-  with atomic_io.atomic_path(npz_path) as tmp:
-    np.savez(tmp, **tce_views)
-  title = "KIC {}: period {:g} d, t0 {:g}, duration {:g} d".format(
-      kepler_id, period, t0, duration)
-  plotting.plot_views(tce_views["global_view"], tce_views["local_view"], title,
-                      os.path.join(output_dir, name + "_views.png"))
-  plotting.plot_detrending(
-      np.concatenate(all_time), np.concatenate(all_flux), time, flux,
-      "KIC {}: raw and spline-detrended light curve".format(kepler_id),
-      os.path.join(output_dir, "kic{}_detrended.png".format(kepler_id)))
 
-  for view_name, view in tce_views.items():
-    centre = len(view) // 2
-    print("{:12s} {:5d} bins  min {:+.3f} at bin {:4d}  centre {:+.3f}".format(
-        view_name, len(view), view.min(), int(np.argmin(view)), view[centre]))
-  print("Views and figures written to {} ({:.1f} s)".format(output_dir, elapsed))
-  return tce_views
+def script(name: str) -> str:
+  return str(ROOT / "astronet" / name)
+
+
+def run(output_dir: str, kepler_data_dir: str, num_models: int, train_steps: int) -> dict:
+  """Runs every step; returns {"val_metrics": ..., "predictions": ..., "files": ...}."""
+  from astronet import demo_views  # pylint: disable=import-outside-toplevel
+  start = time.time()
+  out = os.path.abspath(output_dir)
+  os.makedirs(out, exist_ok=True)
+  records = str(DATA / "triage" / "records")
+
+  print("== 1. Kepler-90 i: light curve -> views")
+  demo_views.kepler90_views(kepler_data_dir, out, 11442793, 14.44912, 2.2, 0.11267)
+
+  print("\n== 2. TESS light curves -> TFRecords of new TCEs")
+  run_command([script("data/generate_input_records.py"),
+               "--input_tce_csv_file=" + str(DATA / "triage" / "synthetic_tces.csv"),
+               "--tess_data_dir=" + str(DATA / "triage" / "lightcurves"),
+               "--output_dir=new_tces", "--make_test_set", "--test_set_min_sector=1",
+               "--num_worker_processes=1", "--overwrite"], out)
+
+  print("\n== 3. Train an ensemble of {} on the real Triage training slice".format(num_models))
+  overrides = json.dumps({"hparams": {"learning_rate": 1e-4}})
+  for i in range(1, num_models + 1):
+    run_command([script("train.py"), "--model=AstroCNNModel", "--config_name=local_global",
+                 "--train_files=" + os.path.join(records, "train-slice*"),
+                 "--eval_files=" + os.path.join(records, "val-slice*"),
+                 "--model_dir=" + os.path.join("ensemble", "model_{}".format(i)),
+                 "--train_steps={}".format(train_steps), "--seed={}".format(i),
+                 "--eval_every_steps={}".format(train_steps),
+                 "--config_overrides=" + overrides], out)
+
+  print("\n== 4. Evaluate member 1 on the real validation slice")
+  run_command([script("evaluate.py"), "--model_dir=ensemble/model_1",
+               "--eval_files=" + os.path.join(records, "val-slice*")], out)
+
+  print("\n== 5. Classify the new TCEs with the averaged ensemble")
+  run_command([script("batch_predict.py"), "--model_dir=ensemble", "--average",
+               "--tfrecord_dir=new_tces", "--suffix=new_tces",
+               "--export_ensemble=ensemble.keras", "--plot", "--save_dir=plots_new_tces"], out)
+
+  from astronet import batch_predict  # pylint: disable=import-outside-toplevel
+  predictions = batch_predict.read_predictions(os.path.join(out, "prediction_new_tces.txt"))
+  print("prediction_new_tces.txt (TIC id, probability of PC/EB):")
+  for tic, p in predictions.items():
+    print("  {} {:.3f}".format(tic, p))
+
+  print("\n== 6. Misclassified validation TCEs, ROC and precision-recall")
+  run_command([script("find_incorrect.py"), "--model_dir=ensemble", "--average",
+               "--tfrecord_dir=" + records, "--tfrecord_pattern=val-slice*", "--suffix=val",
+               "--plot", "--plot_dispositions=PC,EB,J", "--plot_threshold=0.5",
+               "--save_dir=plots_misclassified"], out)
+  run_command([script("plot_roc.py"), "--input_files=true_vs_pred_val.txt",
+               "--labels=ensemble of {} (val slice)".format(num_models),
+               "--output_file=roc_val.png"], out)
+
+  with open(os.path.join(out, "ensemble", "model_1", "metrics_val.json")) as f:
+    val_metrics = json.load(f)
+  print("\nDemo finished in {:.0f} s. Outputs in {}:".format(time.time() - start, out))
+  for name in ("kic11442793_p14.4491_views.png", "prediction_new_tces.txt", "ensemble.keras",
+               "true_vs_pred_val.txt", "roc_val.png"):
+    print("  " + name)
+  return {"val_metrics": val_metrics, "predictions": predictions, "output_dir": out}
 
 
 def main(argv):
   del argv
   try:
-    run(FLAGS.kepler_data_dir, FLAGS.output_dir, FLAGS.kepler_id, FLAGS.period,
-        FLAGS.t0, FLAGS.duration)
-  except errors.AstronetError as e:
-    raise SystemExit("error: {}".format(e)) from None
+    run(FLAGS.output_dir, FLAGS.kepler_data_dir, FLAGS.num_models, FLAGS.train_steps)
+  except RuntimeError as e:
+    logging.error("%s", e)
+    return 1
+  return 0
 
 
 if __name__ == "__main__":
-  logging.set_verbosity(logging.INFO)
+  define_flags()
   app.run(main)
