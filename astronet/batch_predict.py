@@ -30,6 +30,8 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from astronet.util import script_flags
+
 FLAGS = flags.FLAGS
 
 # Probability at or above which a plotted TCE is labelled "PC/EB" (original).
@@ -38,26 +40,14 @@ PLOT_LABEL_THRESHOLD = 0.4
 
 def define_flags() -> None:
   """Defines the command-line flags (only when run as a script)."""
-  flags.DEFINE_string("model", None, "Name of the model class (checked against model_dir).")
-  flags.DEFINE_string("config_name", None, "Accepted for compatibility: the model "
-                      "directories hold their config.")
-  flags.DEFINE_string("config_json", None, "Accepted for compatibility (unused).")
-  flags.DEFINE_string("model_dir", None, "Model directory / .keras file, or "
-                      "comma-separated list; with --average, directories of models.")
-  flags.DEFINE_string("tfrecord_dir", None, "Directory of the TFRecord files.")
-  flags.DEFINE_string("tfrecord_pattern", "test-0000*", "Glob of the files to "
-                      "predict inside --tfrecord_dir.")
+  script_flags.define_model_flags("test-0000*")
   flags.DEFINE_boolean("plot", False, "Plot the views of every TCE into --save_dir.")
   flags.DEFINE_string("save_dir", None, "Directory of the plots.")
-  flags.DEFINE_string("suffix", "", "Suffix of the output file name.")
-  flags.DEFINE_boolean("average", False, "Average the models in the subdirectories "
-                       "of --model_dir.")
   flags.DEFINE_boolean("per_tce", False, "Key predictions by TCE (id and sector / "
                        "planet number) instead of by star.")
   flags.DEFINE_string("output_dir", ".", "Directory of prediction_{suffix}.txt.")
   flags.DEFINE_string("export_ensemble", None, "Also save the (averaged) models as "
                       "ONE .keras model at this path.")
-  flags.DEFINE_integer("batch_size", 256, "Records per prediction batch.")
 
 
 def prediction_file_name(suffix: str) -> str:

@@ -26,28 +26,19 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from astronet.util import script_flags
+
 FLAGS = flags.FLAGS
 
 
 def define_flags() -> None:
   """Defines the command-line flags (only when run as a script)."""
-  flags.DEFINE_string("model", None, "Name of the model class (checked against model_dir).")
-  flags.DEFINE_string("config_name", None, "Accepted for compatibility: the model "
-                      "directories hold their config.")
-  flags.DEFINE_string("config_json", None, "Accepted for compatibility (unused).")
-  flags.DEFINE_string("model_dir", None, "Model directory / .keras file, or "
-                      "comma-separated list; with --average, directories of models.")
-  flags.DEFINE_string("tfrecord_dir", None, "Directory of the TFRecord files.")
-  flags.DEFINE_string("tfrecord_pattern", "test*", "Glob of the files inside --tfrecord_dir.")
+  script_flags.define_model_flags("test*")
   flags.DEFINE_boolean("plot", False, "Plot the views of misclassified TCEs.")
   flags.DEFINE_string("save_dir", "astronet/plots", "Directory of the plots.")
   flags.DEFINE_float("plot_threshold", 0.1, "Threshold of the plotted misclassifications.")
   flags.DEFINE_list("plot_dispositions", ["PC"], "Labels whose misclassified TCEs are plotted.")
-  flags.DEFINE_string("suffix", "", "Suffix of the output file name.")
-  flags.DEFINE_boolean("average", False, "Average the models in the subdirectories "
-                       "of --model_dir.")
   flags.DEFINE_string("output_dir", ".", "Directory of true_vs_pred_{suffix}.txt.")
-  flags.DEFINE_integer("batch_size", 256, "Records per prediction batch.")
 
 
 def true_vs_pred_file_name(suffix: str) -> str:

@@ -130,30 +130,27 @@ def threshold_table(labels: np.ndarray, probabilities: np.ndarray,
   return table
 
 
-def roc_curve(labels: np.ndarray, probabilities: np.ndarray):
-  """Exact ROC curve: (false positive rate, true positive rate), both from 0 to 1."""
+def _counts_by_score(labels: np.ndarray, probabilities: np.ndarray):
+  """(true positives, called positives) above each distinct score, highest first."""
   labels = np.asarray(labels).astype(bool).ravel()
   probs = np.asarray(probabilities, dtype=np.float64).ravel()
   order = np.argsort(-probs, kind="stable")
   probs, hits = probs[order], labels[order]
-  # One point per distinct score (ties move together).
-  last_of_run = np.r_[np.diff(probs) != 0, True]
-  tp = np.cumsum(hits)[last_of_run]
-  fp = np.cumsum(~hits)[last_of_run]
+  last_of_run = np.r_[np.diff(probs) != 0, True]  # Ties move together.
+  return np.cumsum(hits)[last_of_run], np.arange(1, hits.size + 1)[last_of_run], labels
+
+
+def roc_curve(labels: np.ndarray, probabilities: np.ndarray):
+  """Exact ROC curve: (false positive rate, true positive rate), both from 0 to 1."""
+  tp, called, labels = _counts_by_score(labels, probabilities)
   tpr = np.r_[0.0, tp / max(labels.sum(), 1)]
-  fpr = np.r_[0.0, fp / max((~labels).sum(), 1)]
+  fpr = np.r_[0.0, (called - tp) / max((~labels).sum(), 1)]
   return fpr, tpr
 
 
 def precision_recall_curve(labels: np.ndarray, probabilities: np.ndarray):
   """Exact precision-recall curve: (recall, precision) at each distinct score."""
-  labels = np.asarray(labels).astype(bool).ravel()
-  probs = np.asarray(probabilities, dtype=np.float64).ravel()
-  order = np.argsort(-probs, kind="stable")
-  probs, hits = probs[order], labels[order]
-  last_of_run = np.r_[np.diff(probs) != 0, True]
-  tp = np.cumsum(hits)[last_of_run]
-  called = np.arange(1, hits.size + 1)[last_of_run]
+  tp, called, labels = _counts_by_score(labels, probabilities)
   return tp / max(labels.sum(), 1), tp / called
 
 

@@ -1,0 +1,26 @@
+"""Command-line flags shared by the scripts that predict with trained models.
+
+Defined only when a script runs (absl flags are global), and without importing
+TensorFlow, so that `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+from absl import flags
+
+
+def define_model_flags(default_pattern: str) -> None:
+  """Flags naming the model(s) and the records to predict (batch_predict, find_incorrect)."""
+  flags.DEFINE_string("model", None, "Name of the model class (checked against model_dir).")
+  flags.DEFINE_string("config_name", None, "Accepted for compatibility: the model "
+                      "directories hold their config.")
+  flags.DEFINE_string("config_json", None, "Accepted for compatibility (unused).")
+  flags.DEFINE_string("model_dir", None, "Model directory / .keras file, or "
+                      "comma-separated list; with --average, directories of models.")
+  flags.DEFINE_string("tfrecord_dir", None, "Directory of the TFRecord files.")
+  flags.DEFINE_string("tfrecord_pattern", default_pattern,
+                      "Glob of the files to predict inside --tfrecord_dir.")
+  flags.DEFINE_string("suffix", "", "Suffix of the output file name.")
+  flags.DEFINE_boolean("average", False, "Average the models in the subdirectories "
+                       "of --model_dir.")
+  flags.DEFINE_integer("batch_size", 256, "Records per prediction batch.")
