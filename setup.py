@@ -32,6 +32,8 @@ setup(
     extras_require={
         "test": ["pytest", "pytest-xdist"],
         "beam": ["apache-beam"],
+        # Light classifiers on extracted features (astronet/transfer).
+        "transfer": ["scikit-learn"],
     },
     license="Apache-2.0",
     classifiers=[

@@ -16,6 +16,7 @@ from __future__ import annotations
 import glob
 from collections.abc import Mapping
 
+import numpy as np
 import tensorflow as tf
 
 from tf_util import errors
@@ -39,6 +40,34 @@ def expand_file_pattern(file_pattern: str) -> list[str]:
           "Found no input files matching {}".format(pattern), pattern)
     filenames.extend(matches)
   return filenames
+
+
+def multi_hot_matrix(label_map: Mapping) -> "np.ndarray | None":
+  """float32 [num labels, num outputs] targets of a multi-label map, else None.
+
+  A multi-label map gives each label string a list of 0/1 targets, e.g.
+  {"PC": [1, 0], "EB": [1, 1], "J": [0, 0]}; a single-label map gives ids.
+  """
+  values = list(label_map.values())
+  if not any(isinstance(v, (list, tuple)) for v in values):
+    return None
+  if not all(isinstance(v, (list, tuple)) and len(v) == len(values[0]) for v in values):
+    raise ValueError("A multi-label label_map needs one equally long 0/1 list per "
+                     "label, got {}".format(dict(label_map)))
+  return np.array(values, dtype=np.float32)
+
+
+def count_labels(file_pattern: str, label_feature: str) -> dict[str, int]:
+  """{label string: number of records} over the files of `file_pattern`."""
+  spec = {label_feature: tf.io.FixedLenFeature([], tf.string, default_value="")}
+  dataset = tf.data.TFRecordDataset(expand_file_pattern(file_pattern)).batch(4096).map(
+      lambda s: tf.io.parse_example(s, spec)[label_feature])
+  counts: dict[str, int] = {}
+  for batch in dataset:
+    for label in batch.numpy():
+      key = label.decode("latin-1")
+      counts[key] = counts.get(key, 0) + 1
+  return counts
 
 
 def check_record_file(filename: str, features: Mapping[str, int],
@@ -91,7 +120,9 @@ def build_dataset(file_pattern: str,
     batch_size: Examples per batch (the last batch may be smaller).
     label_feature: Name of the bytes label feature ("av_training_set" for
       Kepler, "Disposition" for TESS).
-    label_map: {label string: integer id}; ids must be 0..n-1.
+    label_map: {label string: integer id}, ids 0..n-1; or, for multi-label
+      models, {label string: list of 0/1 targets} (labels then float32
+      [batch, num outputs]).
     include_labels: Whether to emit labels.
     reverse_time_series_prob: Probability of reversing all time series of an
       example (training augmentation).
@@ -109,18 +140,22 @@ def build_dataset(file_pattern: str,
     ValueError: Label ids are not contiguous from 0.
   """
   filenames = expand_file_pattern(file_pattern)
+  multi_hot = None
   if include_labels:
     if not label_feature or not label_map:
       raise ValueError("include_labels needs label_feature and label_map")
-    label_ids = set(label_map.values())
-    if label_ids != set(range(len(label_ids))):
-      raise ValueError(
-          "Label IDs must be contiguous integers starting at 0. Got: {}".format(
-              label_ids))
+    multi_hot = multi_hot_matrix(label_map)
+    if multi_hot is None:
+      label_ids = set(label_map.values())
+      if label_ids != set(range(len(label_ids))):
+        raise ValueError(
+            "Label IDs must be contiguous integers starting at 0. Got: {}".format(
+                label_ids))
+    # Multi-label maps look up the row of the label in `multi_hot`.
+    ids = list(range(len(label_map))) if multi_hot is not None else list(label_map.values())
     table = tf.lookup.StaticHashTable(
         tf.lookup.KeyValueTensorInitializer(
-            list(label_map.keys()), list(label_map.values()),
-            key_dtype=tf.string, value_dtype=tf.int32),
+            list(label_map.keys()), ids, key_dtype=tf.string, value_dtype=tf.int32),
         default_value=-1)
   for filename in filenames:
     check_record_file(filename, features, label_feature if include_labels else None)
@@ -150,6 +185,8 @@ def build_dataset(file_pattern: str,
     label = table.lookup(label_string)
     tf.debugging.assert_non_negative(
         label, message="Unknown label string (not in label_map)")
+    if multi_hot is not None:
+      label = tf.gather(tf.constant(multi_hot), label)
     return series, label
 
   dataset = tf.data.Dataset.from_tensor_slices(filenames)

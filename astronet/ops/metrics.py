@@ -158,3 +158,44 @@ def curve_area(x: np.ndarray, y: np.ndarray) -> float:
   """Trapezoidal area under y(x) (x ascending), e.g. the exact ROC AUC."""
   x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
   return float(np.sum(np.diff(x) * (y[1:] + y[:-1]) / 2))
+
+
+def _exact_auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
+  labels = np.asarray(labels, bool)
+  if labels.all() or not labels.any():
+    return None
+  return curve_area(*roc_curve(labels, scores))
+
+
+def multi_output_metrics(labels: np.ndarray, logits: np.ndarray) -> dict:
+  """Metrics of a multi-class (labels [n] of ids) or multi-label (labels [n, k]) model.
+
+  Multi-class: softmax probabilities, accuracy of the arg-max, one-vs-rest
+  exact ROC AUC per class and their mean (classes present only), confusion
+  matrix [true][predicted]. Multi-label: sigmoid per output, accuracy per
+  output at 0.5, exact-match accuracy, ROC AUC per output and their mean.
+  """
+  logits = np.asarray(logits, np.float64)
+  labels = np.asarray(labels)
+  num_outputs = logits.shape[1]
+  if labels.ndim == 1:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs = shifted / shifted.sum(axis=1, keepdims=True)
+    predicted = probs.argmax(axis=1)
+    aucs = [_exact_auc(labels == k, probs[:, k]) for k in range(num_outputs)]
+    confusion = np.zeros([num_outputs, num_outputs], int)
+    np.add.at(confusion, (labels.astype(int), predicted), 1)
+    present = [a for a in aucs if a is not None]
+    return {"num_examples": int(labels.size),
+            "accuracy": float(np.mean(predicted == labels)),
+            "auc_per_class": aucs, "auc": float(np.mean(present)) if present else None,
+            "confusion_matrix": confusion.tolist()}
+  probs = 1 / (1 + np.exp(-logits))
+  truth = labels.astype(bool)
+  called = probs > 0.5
+  aucs = [_exact_auc(truth[:, k], probs[:, k]) for k in range(num_outputs)]
+  present = [a for a in aucs if a is not None]
+  return {"num_examples": int(len(labels)),
+          "accuracy": float(np.mean(np.all(called == truth, axis=1))),
+          "accuracy_per_output": np.mean(called == truth, axis=0).tolist(),
+          "auc_per_output": aucs, "auc": float(np.mean(present)) if present else None}

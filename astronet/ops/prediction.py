@@ -159,27 +159,27 @@ class Member:
   feature_lengths: dict[str, int]
   outputs_probability: bool = False
 
-  def probabilities(self, views: Mapping[str, np.ndarray],
-                    batch_size: int = 256) -> np.ndarray:
-    """float32 [n] probability of the positive class for each record."""
+  def outputs(self, views: Mapping[str, np.ndarray], batch_size: int = 256) -> np.ndarray:
+    """float32 [n, output size] raw model outputs (logits, or probabilities)."""
     n = len(next(iter(views.values())))
-    if n == 0:
-      return np.zeros([0], np.float32)
-    outputs_probability = self.outputs_probability
     model = self.model
-
-    @tf.function(reduce_retracing=True)
-    def predict(batch):
-      out = tf.cast(model(batch, training=False), tf.float32)
-      if outputs_probability:
-        return out[:, 0]
-      if out.shape[-1] == 1:
-        return tf.sigmoid(out[:, 0])
-      return tf.nn.softmax(out, axis=-1)[:, 1]  # Positive class of a softmax model.
-
+    if n == 0:
+      return np.zeros([0, int(model.outputs[0].shape[-1])], np.float32)
+    predict = tf.function(lambda batch: tf.cast(model(batch, training=False), tf.float32),
+                          reduce_retracing=True)
     dataset = tf.data.Dataset.from_tensor_slices(
         {name: views[name] for name in self.feature_lengths}).batch(batch_size)
     return np.concatenate([predict(batch).numpy() for batch in dataset])
+
+  def probabilities(self, views: Mapping[str, np.ndarray],
+                    batch_size: int = 256) -> np.ndarray:
+    """float32 [n] probability of the positive class for each record."""
+    out = self.outputs(views, batch_size)
+    if self.outputs_probability:
+      return out[:, 0]
+    if out.shape[-1] == 1:
+      return tf.sigmoid(out[:, 0]).numpy()
+    return tf.nn.softmax(out, axis=-1).numpy()[:, 1]  # Positive class of a softmax model.
 
 
 def _natural_key(path: str):

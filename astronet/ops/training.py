@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 import time
+import weakref
 from collections.abc import Mapping
 
 import keras
@@ -93,11 +94,26 @@ def make_optimizer(hparams: Mapping) -> keras.optimizers.Optimizer:
 
 
 def loss_fn(labels, logits, label_smoothing: float = 0.0):
-  """Mean sigmoid cross-entropy of logits [batch, 1] against int labels [batch]."""
-  labels = tf.cast(tf.reshape(labels, [-1]), tf.float32)
+  """Mean cross-entropy of logits [batch, output_dim].
+
+  output_dim 1: sigmoid against 0/1 labels [batch] (the originals' binary
+  case); labels [batch] of class ids with output_dim > 1: softmax (the
+  originals' multi-class case); float labels [batch, output_dim]: independent
+  sigmoids (multi-label).
+  """
+  logits = tf.cast(logits, tf.float32)
+  if logits.shape[-1] != 1 and labels.shape.rank == 1:
+    num_classes = logits.shape[-1]
+    targets = tf.one_hot(tf.cast(labels, tf.int32), num_classes)
+    if label_smoothing:
+      targets = targets * (1 - label_smoothing) + label_smoothing / num_classes
+    return tf.reduce_mean(
+        tf.nn.softmax_cross_entropy_with_logits(labels=targets, logits=logits))
+  labels = tf.cast(labels, tf.float32)
+  if labels.shape.rank == 1:
+    labels, logits = tf.reshape(labels, [-1]), tf.reshape(logits, [-1])
   if label_smoothing:
     labels = labels * (1 - label_smoothing) + 0.5 * label_smoothing
-  logits = tf.reshape(tf.cast(logits, tf.float32), [-1])
   return tf.reduce_mean(
       tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
 
@@ -126,6 +142,10 @@ class Trainer:
     prepare_model_dir(model_dir, model_name, config)
     self.model = models.build_model(model_name, dict(config))
     self.optimizer = make_optimizer(config["hparams"])
+    # Built on every weight, so that freezing and unfreezing layers later
+    # (transfer learning) trains subsets of variables the optimizer knows.
+    self.optimizer.build(self.model.trainable_variables)
+    self._step_fn = None
     self.step = tf.Variable(0, dtype=tf.int64, name="global_step")
     self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer,
                                           global_step=self.step)
@@ -182,15 +202,28 @@ class Trainer:
     logger.info("Warm-started from %s at step %d", path, int(self.step.numpy()))
     return True
 
-  @tf.function(reduce_retracing=True)
+  def refresh_trainable(self) -> None:
+    """Re-traces the train step after layers were frozen or unfrozen."""
+    self._step_fn = None
+
   def _train_step(self, features, labels):
-    with tf.GradientTape() as tape:
-      logits = self.model(features, training=True)
-      loss = loss_fn(labels, logits, self._label_smoothing)
-    grads = tape.gradient(loss, self.model.trainable_variables)
-    self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
-    self.step.assign_add(1)
-    return loss
+    if self._step_fn is None:
+      variables = self.model.trainable_variables
+      if not variables:
+        raise ValueError("Every layer of the model is frozen: nothing to train")
+
+      @tf.function(reduce_retracing=True)
+      def step(features, labels):
+        with tf.GradientTape() as tape:
+          logits = self.model(features, training=True)
+          loss = loss_fn(labels, logits, self._label_smoothing)
+        grads = tape.gradient(loss, variables)
+        self.optimizer.apply_gradients(zip(grads, variables))
+        self.step.assign_add(1)
+        return loss
+
+      self._step_fn = step
+    return self._step_fn(features, labels)
 
   def train(self, train_files: str, train_steps: int, eval_files: str | None = None,
             eval_every_steps: int = 1000, save_every_steps: int = 1000,
@@ -294,9 +327,15 @@ def load_model(model_dir: str, expected_model: str | None = None):
   return model, saved["model"], saved["config"]
 
 
+_PREDICT_FUNCTIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def predict_logits(model: keras.Model, dataset: tf.data.Dataset):
   """(labels or None, logits [n]) over a dataset of (features, labels) or features."""
-  predict = tf.function(lambda f: model(f, training=False), reduce_retracing=True)
+  predict = _PREDICT_FUNCTIONS.get(model)
+  if predict is None:  # One traced function per model, not per call.
+    predict = tf.function(lambda f: model(f, training=False), reduce_retracing=True)
+    _PREDICT_FUNCTIONS[model] = predict
   all_labels, all_logits = [], []
   for batch in dataset:
     features, labels = batch if isinstance(batch, tuple) else (batch, None)
@@ -315,6 +354,15 @@ def evaluate(model: keras.Model, config: Mapping, file_pattern: str,
   batch_size = batch_size or int(config["hparams"]["batch_size"])
   dataset = make_dataset(config, file_pattern, training=False, batch_size=batch_size)
   labels, logits = predict_logits(model, dataset)
+  output_dim = int(model.outputs[0].shape[-1])
+  if output_dim != 1:
+    logits = logits.reshape(-1, output_dim)
+    result = metrics.multi_output_metrics(labels, logits)
+    batch_means = [float(loss_fn(tf.constant(labels[i:i + batch_size]),
+                                 tf.constant(logits[i:i + batch_size])))
+                   for i in range(0, len(logits), batch_size)]
+    result["loss"] = float(np.mean(batch_means))
+    return result
   probabilities = 1 / (1 + np.exp(-logits.astype(np.float64)))
   result = metrics.binary_metrics(labels, probabilities)
   losses = metrics.sigmoid_cross_entropy(labels, logits)
