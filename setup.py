@@ -34,6 +34,8 @@ setup(
         "beam": ["apache-beam"],
         # Light classifiers on extracted features (astronet/transfer).
         "transfer": ["scikit-learn"],
+        # ONNX export (export_model.py --format=onnx) and onnxruntime checks.
+        "onnx": ["tf2onnx", "onnx", "onnxruntime"],
     },
     license="Apache-2.0",
     classifiers=[

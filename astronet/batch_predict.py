@@ -46,8 +46,9 @@ def define_flags() -> None:
   flags.DEFINE_boolean("per_tce", False, "Key predictions by TCE (id and sector / "
                        "planet number) instead of by star.")
   flags.DEFINE_string("output_dir", ".", "Directory of prediction_{suffix}.txt.")
-  flags.DEFINE_string("export_ensemble", None, "Also save the (averaged) models as "
-                      "ONE .keras model at this path.")
+  flags.DEFINE_string("export_ensemble", None, "Also save the (averaged) models as ONE "
+                      "model with a model card: .keras file, .onnx file, or else a "
+                      "SavedModel directory (see export_model.py).")
 
 
 def prediction_file_name(suffix: str) -> str:
@@ -115,7 +116,9 @@ def main(argv):
     members = prediction.load_members(FLAGS.model_dir, FLAGS.average, FLAGS.model)
     logging.info("%d model(s): %s", len(members), ", ".join(m.name for m in members))
     if FLAGS.export_ensemble:
-      prediction.export_ensemble(members, FLAGS.export_ensemble)
+      from astronet import export_model
+      export_model.export_members(members, FLAGS.export_ensemble,
+                                  export_model.format_of(FLAGS.export_ensemble))
       logging.info("Exported the ensemble to %s", FLAGS.export_ensemble)
     if not FLAGS.tfrecord_dir:
       return 0

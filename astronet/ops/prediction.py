@@ -28,7 +28,6 @@ import tensorflow as tf
 from astronet.ops import dataset_ops
 from astronet.ops import training
 from astronet.util import config_util
-from tf_util import atomic_io
 from tf_util import errors
 
 logger = logging.getLogger(__name__)
@@ -318,16 +317,6 @@ def build_ensemble(members: Sequence[Member], name: str = "ensemble") -> keras.M
   else:
     averaged = keras.layers.Average(name=ENSEMBLE_OUTPUT)(outputs)
   return keras.Model(inputs, averaged, name=name)
-
-
-def export_ensemble(members: Sequence[Member], path: str) -> str:
-  """Saves `build_ensemble(members)` to the .keras file `path` atomically."""
-  if not path.endswith(".keras"):
-    raise ValueError("--export_ensemble must end in .keras, got {}".format(path))
-  model = build_ensemble(members)
-  with atomic_io.atomic_path(path) as tmp:
-    model.save(tmp)
-  return path
 
 
 def record_files(tfrecord_dir: str, pattern: str) -> list[str]:

@@ -33,6 +33,7 @@ from tf_util import errors
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "model.keras"
+TRAINING_LOG = "training.json"
 
 
 def feature_lengths(config: Mapping) -> dict[str, int]:
@@ -267,7 +268,21 @@ class Trainer:
     self.save_keras_model()
     logger.info("Trained %d steps in %.1f s", int(self.step.numpy()) - start_step,
                 time.time() - t_start)
+    self._record_run({"train_files": train_files, "eval_files": eval_files,
+                      "start_step": start_step, "end_step": int(self.step.numpy()),
+                      "seed": seed, "wall_s": round(time.time() - t_start, 1),
+                      "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                      "last_eval": last_eval or None})
     return last_eval
+
+  def _record_run(self, run: dict) -> None:
+    """Appends a training run to model_dir/training.json (provenance for model cards)."""
+    path = os.path.join(self.model_dir, TRAINING_LOG)
+    runs = []
+    if os.path.exists(path):
+      with open(path) as f:
+        runs = json.load(f).get("runs", [])
+    atomic_io.write_json(path, {"runs": runs + [run]})
 
   def evaluate(self, eval_files: str) -> dict:
     result = evaluate(self.model, self.config, eval_files)

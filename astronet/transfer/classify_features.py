@@ -13,7 +13,6 @@ evaluate.py). Writes them as JSON to --output.
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 from absl import app

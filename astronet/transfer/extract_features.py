@@ -4,7 +4,7 @@ r"""Embeddings of TCEs from a pretrained model's pre-logits layer (feature extra
     --tfrecord_files='tfrecords/train*' --output=features_train.npz
 
 Writes, per record: `features` float32 [n, d] (the input of the model's
-logits layer), `ids` (tic_id / kepid), `sub_ids` (sector / planet number),
+logits layer, or the output of --layer), `ids` (tic_id / kepid), `sub_ids` (sector / planet number),
 `labels` (Disposition / av_training_set strings), `files`, `record_index`.
 `.parquet` output (one column per feature dimension) needs pyarrow.
 """
@@ -24,16 +24,25 @@ def define_flags() -> None:
   flags.DEFINE_string("model", None, "TF1 checkpoint, model_dir or .keras file.")
   flags.DEFINE_string("tfrecord_files", None, "File patterns of the records.")
   flags.DEFINE_string("output", None, "Output .npz (or .parquet) file.")
+  flags.DEFINE_string("layer", None, "Layer whose output is the embedding (default: the "
+                      "input of `logits`, i.e. the last pre-logits layer); e.g. "
+                      "pre_logits_concat for the concatenated conv-tower outputs.")
   flags.DEFINE_integer("batch_size", 256, "Records per batch.")
 
 
-def feature_model(model):
-  """Keras model from the inputs to the input of the `logits` layer."""
+def feature_model(model, layer: str | None = None):
+  """Keras model from the inputs to `layer`'s output (default: the input of `logits`)."""
   import keras  # pylint: disable=import-outside-toplevel
-  return keras.Model(model.inputs, model.get_layer("logits").input, name="features")
+  try:
+    output = model.get_layer(layer).output if layer else model.get_layer("logits").input
+  except ValueError:
+    raise ValueError("The model has no layer {!r}; layers: {}".format(
+        layer, [l.name for l in model.layers])) from None
+  return keras.Model(model.inputs, output, name="features")
 
 
-def extract(model_path: str, file_pattern: str, batch_size: int = 256) -> dict:
+def extract(model_path: str, file_pattern: str, batch_size: int = 256,
+            layer: str | None = None) -> dict:
   """{"features", "ids", "sub_ids", "labels", "files", "record_index"} of every record."""
   # pylint: disable=import-outside-toplevel
   from astronet.ops import dataset_ops
@@ -44,7 +53,7 @@ def extract(model_path: str, file_pattern: str, batch_size: int = 256) -> dict:
         model_path))
   records = prediction.read_records(dataset_ops.expand_file_pattern(file_pattern),
                                     member.feature_lengths)
-  extractor = prediction.Member(model_path, feature_model(member.model), member.feature_lengths,
+  extractor = prediction.Member(model_path, feature_model(member.model, layer), member.feature_lengths,
                                 outputs_probability=True)
   features = extractor.outputs(records.views, batch_size)
   return {"features": features, "ids": records.ids, "sub_ids": records.sub_ids,
@@ -90,7 +99,7 @@ def main(argv):
     raise app.UsageError("--model, --tfrecord_files and --output are required")
   from tf_util import errors  # pylint: disable=import-outside-toplevel
   try:
-    table = extract(FLAGS.model, FLAGS.tfrecord_files, FLAGS.batch_size)
+    table = extract(FLAGS.model, FLAGS.tfrecord_files, FLAGS.batch_size, FLAGS.layer)
     save(FLAGS.output, table)
   except (errors.AstronetError, ValueError, ImportError) as e:
     logging.error("%s", e)
