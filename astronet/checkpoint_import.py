@@ -387,6 +387,8 @@ def restore_adam_state(optimizer: keras.optimizers.Optimizer, model: keras.Model
         "{} has no Adam slots (Adam, Adam_1) for: {} (a checkpoint stripped of its "
         "optimizer state cannot --restore_optimizer)".format(
             checkpoint.prefix, ", ".join(lacking[:5]) + (" ..." if len(lacking) > 5 else "")))
+  # A LossScaleOptimizer (mixed precision) keeps the Adam state in its inner optimizer.
+  optimizer = getattr(optimizer, "inner_optimizer", optimizer)
   trainable = model.trainable_variables
   optimizer.build(trainable)
   by_id = {id(v): name for name, v in targets.items()}

@@ -51,6 +51,10 @@ def define_flags() -> None:
                       "checkpoint of the ORIGINAL TF1 code (directory or prefix), a "
                       ".keras file or a model_dir of this package. Ignored when "
                       "--model_dir already has a checkpoint (training resumes).")
+  flags.DEFINE_enum("distribution", None, ["mirrored", "one_device"],
+                    "tf.distribute strategy: mirrored = every local GPU (one device on CPU).")
+  flags.DEFINE_boolean("mixed_precision", False, "float16 compute with float32 weights "
+                       "(mixed_float16) and loss scaling; for GPUs.")
   flags.DEFINE_boolean("restore_optimizer", False, "With a TF1 --warm_start_from: also "
                        "restore its Adam moments and global step.")
 
@@ -72,7 +76,9 @@ def main(argv):
   try:
     config = build_config(FLAGS.model, FLAGS.config_name, FLAGS.mission,
                           FLAGS.train_files, FLAGS.config_overrides)
-    trainer = training.Trainer(FLAGS.model, config, FLAGS.model_dir)
+    trainer = training.Trainer(FLAGS.model, config, FLAGS.model_dir,
+                               distribution=FLAGS.distribution,
+                               mixed_precision=FLAGS.mixed_precision)
     if FLAGS.warm_start_from:
       trainer.warm_start(FLAGS.warm_start_from, FLAGS.restore_optimizer)
     elif FLAGS.restore_optimizer:

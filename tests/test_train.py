@@ -141,3 +141,24 @@ def test_predict_cli_from_light_curve(records, test_data, tmp_path):
        "--period=14.44912", "--t0=2.2", "--duration=0.11267"],
       env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
   assert proc.returncode == 2 and "not kepler views" in proc.stderr
+
+
+def test_mixed_precision_under_mirrored_strategy(records, tmp_path):
+  """The GPU flags work on CPU too: one replica, float16 compute, float32 weights and logits."""
+  import keras
+  keras.utils.set_random_seed(0)
+  train_files, _ = records
+  trainer = training.Trainer("AstroCNNModel", tess_config(), str(tmp_path), distribution="mirrored",
+                             mixed_precision=True)
+  assert trainer.strategy.num_replicas_in_sync >= 1
+  conv = trainer.model.get_layer("global_view_hidden.block_1.conv_1")
+  assert conv.compute_dtype == "float16" and conv.kernel.dtype == "float32"
+  assert trainer.model.get_layer("logits").compute_dtype == "float32"
+  before = training.evaluate(trainer.model, trainer.config, train_files)
+  trainer.train(train_files, 20, seed=1, verbose=False)
+  after = training.evaluate(trainer.model, trainer.config, train_files)
+  assert np.isfinite(after["loss"]) and after["loss"] < before["loss"]
+  assert keras.mixed_precision.global_policy().name == "float32"  # not leaked
+  # Resumes into a plain float32 trainer (same variables).
+  resumed = training.Trainer("AstroCNNModel", tess_config(), str(tmp_path))
+  assert int(resumed.step.numpy()) == 20

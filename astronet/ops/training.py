@@ -119,6 +119,22 @@ def loss_fn(labels, logits, label_smoothing: float = 0.0):
       tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
 
 
+DISTRIBUTIONS = ("mirrored", "one_device")
+
+
+def make_strategy(distribution: str | None) -> tf.distribute.Strategy:
+  """The tf.distribute strategy of --distribution (None: the default strategy)."""
+  if distribution is None:
+    return tf.distribute.get_strategy()
+  if distribution == "mirrored":
+    return tf.distribute.MirroredStrategy()
+  if distribution == "one_device":
+    gpus = tf.config.list_logical_devices("GPU")
+    return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
+  raise ValueError("Unknown --distribution {!r}; expected one of {}".format(
+      distribution, DISTRIBUTIONS))
+
+
 def prepare_model_dir(model_dir: str, model_name: str, config: Mapping) -> None:
   """Writes config.json, or checks it equals the one already there."""
   existing = config_util.read_config(model_dir)
@@ -136,20 +152,45 @@ class Trainer:
   """Step-based training of one model with checkpoints, summaries and resume."""
 
   def __init__(self, model_name: str, config: Mapping, model_dir: str,
-               keep_checkpoint_max: int = 5):
+               keep_checkpoint_max: int = 5, distribution: str | None = None,
+               mixed_precision: bool = False):
+    """Builds (or resumes) the model of `config` in `model_dir`.
+
+    Args:
+      distribution: None (default device), "mirrored"
+        (tf.distribute.MirroredStrategy over the local GPUs; one device on
+        CPU) or "one_device".
+      mixed_precision: Compute in float16 with float32 weights and a float32
+        output layer (Keras "mixed_float16"), with dynamic loss scaling.
+    """
     self.model_name = model_name
     self.config = config
     self.model_dir = model_dir
     prepare_model_dir(model_dir, model_name, config)
-    self.model = models.build_model(model_name, dict(config))
-    self.optimizer = make_optimizer(config["hparams"])
-    # Built on every weight, so that freezing and unfreezing layers later
-    # (transfer learning) trains subsets of variables the optimizer knows.
-    self.optimizer.build(self.model.trainable_variables)
+    self.strategy = make_strategy(distribution)
+    self.mixed_precision = mixed_precision
+    if mixed_precision:
+      keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+      with self.strategy.scope():
+        self.model = models.build_model(model_name, dict(config))
+        self.optimizer = make_optimizer(config["hparams"])
+        if mixed_precision:
+          self.optimizer = keras.optimizers.LossScaleOptimizer(self.optimizer)
+        # Built on every weight, so that freezing and unfreezing layers later
+        # (transfer learning) trains subsets of variables the optimizer knows.
+        self.optimizer.build(self.model.trainable_variables)
+        self.step = tf.Variable(0, dtype=tf.int64, name="global_step",
+                                aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+    finally:
+      if mixed_precision:
+        keras.mixed_precision.set_global_policy("float32")
     self._step_fn = None
-    self.step = tf.Variable(0, dtype=tf.int64, name="global_step")
-    self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer,
-                                          global_step=self.step)
+    # The Adam state proper (not a mixed-precision wrapper), so that checkpoints
+    # move between float32 and mixed-precision runs; the loss scale restarts.
+    self.checkpoint = tf.train.Checkpoint(
+        model=self.model, optimizer=getattr(self.optimizer, "inner_optimizer", self.optimizer),
+        global_step=self.step)
     self.manager = tf.train.CheckpointManager(self.checkpoint, model_dir,
                                               max_to_keep=keep_checkpoint_max)
     self._restore()
@@ -213,15 +254,24 @@ class Trainer:
       if not variables:
         raise ValueError("Every layer of the model is frozen: nothing to train")
 
-      @tf.function(reduce_retracing=True)
-      def step(features, labels):
+      strategy = self.strategy
+      replicas = strategy.num_replicas_in_sync
+
+      def replica_step(features, labels):
         with tf.GradientTape() as tape:
           logits = self.model(features, training=True)
-          loss = loss_fn(labels, logits, self._label_smoothing)
-        grads = tape.gradient(loss, variables)
+          # Each replica's mean, summed over replicas below: the global mean.
+          loss = loss_fn(labels, logits, self._label_smoothing) / replicas
+          scaled = self.optimizer.scale_loss(loss) if self.mixed_precision else loss
+        grads = tape.gradient(scaled, variables)
         self.optimizer.apply_gradients(zip(grads, variables))
         self.step.assign_add(1)
         return loss
+
+      @tf.function(reduce_retracing=True)
+      def step(features, labels):
+        per_replica = strategy.run(replica_step, args=(features, labels))
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
 
       self._step_fn = step
     return self._step_fn(features, labels)
@@ -246,7 +296,7 @@ class Trainer:
                                   verbose=1 if interactive else 0)
     progbar.update(start_step)
     last_eval, t_start = {}, time.time()
-    iterator = iter(dataset)
+    iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
     while int(self.step.numpy()) < train_steps:
       features, labels = next(iterator)
       loss = float(self._train_step(features, labels))

@@ -54,6 +54,10 @@ def define_flags() -> None:
   flags.DEFINE_integer("batch_size", None, "Batch size (default: the config's).")
   flags.DEFINE_integer("eval_every_steps", 1000, "Evaluate every this many steps.")
   flags.DEFINE_integer("shuffle_buffer_size", 15000, "Size of the shuffle buffer.")
+  flags.DEFINE_enum("distribution", None, ["mirrored", "one_device"],
+                    "tf.distribute strategy: mirrored = every local GPU (one device on CPU).")
+  flags.DEFINE_boolean("mixed_precision", False, "float16 compute with float32 weights "
+                       "(mixed_float16) and loss scaling; for GPUs.")
   flags.DEFINE_integer("seed", None, "Seed of the new weights, shuffling and reversal.")
 
 
@@ -93,7 +97,8 @@ def run(base_model: str, train_files: str, eval_files: str | None, model_dir: st
         learning_rate: float | None = None, unfreeze_learning_rate: float | None = None,
         batch_size: int | None = None, eval_every_steps: int = 1000,
         shuffle_buffer_size: int = 15000, seed: int | None = None,
-        verbose: bool = True) -> dict:
+        verbose: bool = True, distribution: str | None = None,
+        mixed_precision: bool = False) -> dict:
   """Fine-tunes; returns the transfer report (also written to model_dir/transfer.json)."""
   # pylint: disable=import-outside-toplevel
   from astronet.astro_model import configurations
@@ -119,7 +124,8 @@ def run(base_model: str, train_files: str, eval_files: str | None, model_dir: st
       raise ValueError("Records {} hold {} labels {} that are not in --label_map {}".format(
           files, label_feature, unknown, sorted(label_map)))
   config["inputs"]["label_feature"] = label_feature
-  trainer = training.Trainer(model_name, config, model_dir)
+  trainer = training.Trainer(model_name, config, model_dir, distribution=distribution,
+                             mixed_precision=mixed_precision)
   report_path = os.path.join(model_dir, "transfer.json")
   if trainer.manager.latest_checkpoint is None:
     weights = transfer_model.transfer_weights(trainer.model, base_weights)
@@ -193,7 +199,8 @@ def main(argv):
                  FLAGS.head, label_map, FLAGS.freeze, FLAGS.head_steps,
                  FLAGS.unfreeze_schedule, FLAGS.learning_rate, FLAGS.unfreeze_learning_rate,
                  FLAGS.batch_size, FLAGS.eval_every_steps, FLAGS.shuffle_buffer_size,
-                 FLAGS.seed)
+                 FLAGS.seed, distribution=FLAGS.distribution,
+                 mixed_precision=FLAGS.mixed_precision)
   except (errors.AstronetError, ValueError) as e:
     logging.error("%s", e)
     return 2
