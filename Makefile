@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_light_curve.py
 	$(PY) bench/bench_records.py
 	$(PY) bench/bench_train.py
+	$(PY) bench/bench_astrowavenet.py
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache

@@ -148,7 +148,7 @@ def test_restore_optimizer_continues_tf1_adam(kepler, tmp_path):
     loss = training.loss_fn(labels, trainer.model(features, training=True))
   gradient = tape.gradient(loss, kernel).numpy()
   before = kernel.numpy().copy()
-  trainer._train_step(features, labels)  # pylint: disable=protected-access
+  trainer._train_step((features, labels))  # pylint: disable=protected-access
   lr, b1, b2, eps = config["hparams"]["learning_rate"], 0.9, 0.999, 1e-8
   m = b1 * checkpoint.slots["logits/kernel"]["Adam"] + (1 - b1) * gradient
   v = b2 * checkpoint.slots["logits/kernel"]["Adam_1"] + (1 - b2) * gradient**2

@@ -173,7 +173,7 @@ class Trainer:
       keras.mixed_precision.set_global_policy("mixed_float16")
     try:
       with self.strategy.scope():
-        self.model = models.build_model(model_name, dict(config))
+        self.model = self.build_model()
         self.optimizer = make_optimizer(config["hparams"])
         if mixed_precision:
           self.optimizer = keras.optimizers.LossScaleOptimizer(self.optimizer)
@@ -248,7 +248,28 @@ class Trainer:
     """Re-traces the train step after layers were frozen or unfrozen."""
     self._step_fn = None
 
-  def _train_step(self, features, labels):
+  # The parts a trainer of another model family (astrowavenet) overrides.
+  def build_model(self) -> keras.Model:
+    """The Keras model of self.config (called under the strategy's scope)."""
+    return models.build_model(self.model_name, dict(self.config))
+
+  def batch_loss(self, batch, training: bool = True):
+    """Scalar mean loss of one batch of the training dataset."""
+    features, labels = batch
+    logits = self.model(features, training=training)
+    return loss_fn(labels, logits, self._label_smoothing)
+
+  def train_dataset(self, train_files: str, shuffle_buffer_size: int,
+                    seed: int | None) -> tf.data.Dataset:
+    """The repeating, shuffled training input pipeline."""
+    return make_dataset(self.config, train_files, True,
+                        shuffle_buffer_size=shuffle_buffer_size, seed=seed)
+
+  def eval_metrics(self, eval_files: str) -> dict:
+    """Metrics of the current model on `eval_files`."""
+    return evaluate(self.model, self.config, eval_files)
+
+  def _train_step(self, batch):
     if self._step_fn is None:
       variables = self.model.trainable_variables
       if not variables:
@@ -257,11 +278,10 @@ class Trainer:
       strategy = self.strategy
       replicas = strategy.num_replicas_in_sync
 
-      def replica_step(features, labels):
+      def replica_step(batch):
         with tf.GradientTape() as tape:
-          logits = self.model(features, training=True)
           # Each replica's mean, summed over replicas below: the global mean.
-          loss = loss_fn(labels, logits, self._label_smoothing) / replicas
+          loss = self.batch_loss(batch) / replicas
           scaled = self.optimizer.scale_loss(loss) if self.mixed_precision else loss
         grads = tape.gradient(scaled, variables)
         self.optimizer.apply_gradients(zip(grads, variables))
@@ -269,12 +289,12 @@ class Trainer:
         return loss
 
       @tf.function(reduce_retracing=True)
-      def step(features, labels):
-        per_replica = strategy.run(replica_step, args=(features, labels))
+      def step(batch):
+        per_replica = strategy.run(replica_step, args=(batch,))
         return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
 
       self._step_fn = step
-    return self._step_fn(features, labels)
+    return self._step_fn(batch)
 
   def train(self, train_files: str, train_steps: int, eval_files: str | None = None,
             eval_every_steps: int = 1000, save_every_steps: int = 1000,
@@ -286,8 +306,7 @@ class Trainer:
       logger.info("Already trained to step %d >= %d", start_step, train_steps)
     # A resumed run gets a different shuffle/reversal stream.
     data_seed = None if seed is None else seed + start_step
-    dataset = make_dataset(self.config, train_files, True,
-                           shuffle_buffer_size=shuffle_buffer_size, seed=data_seed)
+    dataset = self.train_dataset(train_files, shuffle_buffer_size, data_seed)
     writer = tf.summary.create_file_writer(os.path.join(self.model_dir, "train"))
     # A progress bar on a terminal; in a log file (ensemble_train.sh, CI) a
     # line every log_every_steps instead of one rewrite per step.
@@ -298,8 +317,7 @@ class Trainer:
     last_eval, t_start = {}, time.time()
     iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
     while int(self.step.numpy()) < train_steps:
-      features, labels = next(iterator)
-      loss = float(self._train_step(features, labels))
+      loss = float(self._train_step(next(iterator)))
       step = int(self.step.numpy())
       if not np.isfinite(loss):
         raise FloatingPointError("Training loss is {} at step {}".format(loss, step))
@@ -335,7 +353,7 @@ class Trainer:
     atomic_io.write_json(path, {"runs": runs + [run]})
 
   def evaluate(self, eval_files: str) -> dict:
-    result = evaluate(self.model, self.config, eval_files)
+    result = self.eval_metrics(eval_files)
     writer = tf.summary.create_file_writer(os.path.join(self.model_dir, "eval"))
     with writer.as_default(step=int(self.step.numpy())):
       for name, value in result.items():

@@ -1,0 +1,135 @@
+"""Kepler light curves as AstroWaveNet inputs: whole light curves on a uniform cadence grid.
+
+A light curve becomes one tf.train.Example (the original's
+beam/astrowavenet layout): `kepler_id`, `time`, `flux` (each file's PDCSAP
+flux / its median - 1, optionally clipped and scaled), `cadence_no` and
+`mask` (1 where a cadence has data). The input pipeline turns each into
+{"autoregressive_input": flux [T, 1], "conditioning_stack": mask [T, 1],
+"weights": mask [T, 1], "example_id"}, cut to `max_length` steps, shuffled
+and zero-padded into batches (padding has weight 0, so it adds no loss).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from light_curve_util import fits_io
+from light_curve_util import util
+from tf_util import errors
+
+# 1.4826 * MAD estimates the standard deviation of Gaussian noise.
+MAD_TO_STDDEV = 1.4826
+
+
+def process_light_curve(filenames: Sequence[str], flux_column: str = "PDCSAP_FLUX",
+                        extension: str = "LIGHTCURVE", invert: bool = False,
+                        upward_outlier_clipping: float | None = None,
+                        downward_outlier_clipping: float | None = None,
+                        clip_lowest_n_values: int | None = None,
+                        normalize_stddev: bool = False):
+  """(cadence_no, time, flux, mask) of one star on a gap-free cadence grid.
+
+  Each file's flux is divided by its median and shifted to median 0 (after
+  an optional reflection about the median); clipping is in multiples of
+  1.4826 * MAD of the joined light curve.
+
+  Raises:
+    LightCurveFileError / MissingFieldError: Unreadable file or column.
+    EmptyLightCurveError: No finite flux in any file.
+  """
+  cadences, times, fluxes = [], [], []
+  for filename in filenames:
+    table = fits_io.read_fits_columns(filename, extension, ["CADENCENO", "TIME", flux_column])
+    cadence_no = table.columns["CADENCENO"]
+    time = table.columns["TIME"]
+    flux = table.columns[flux_column].astype(np.float64)
+    finite = np.isfinite(flux)
+    if not cadence_no.size or not finite.any():
+      continue
+    median = np.median(flux[finite])
+    if invert:
+      flux = 2 * median - flux
+    flux = flux / median - 1
+    cadences.append(cadence_no)
+    times.append(time)
+    fluxes.append(flux)
+  if not fluxes:
+    raise errors.EmptyLightCurveError(
+        "No finite {} values in {}".format(flux_column, ", ".join(filenames)))
+  cadence_no, time, flux = (np.concatenate(a) for a in (cadences, times, fluxes))
+  keep = np.isfinite(flux) & np.isfinite(time)
+  cadence_no, time, flux = cadence_no[keep], time[keep], flux[keep]
+  stddev = MAD_TO_STDDEV * np.median(np.abs(flux))
+  if upward_outlier_clipping:
+    flux = np.minimum(flux, upward_outlier_clipping * stddev)
+  if downward_outlier_clipping:
+    flux = np.maximum(flux, -downward_outlier_clipping * stddev)
+  if clip_lowest_n_values:
+    flux = np.maximum(flux, np.partition(flux, clip_lowest_n_values)[clip_lowest_n_values])
+  if normalize_stddev:
+    if not stddev > 0:
+      raise errors.DegenerateViewError("Flux of {} has zero MAD; cannot normalise".format(
+          ", ".join(filenames)))
+    flux = flux / stddev
+  return util.uniform_cadence_light_curve(cadence_no, time, flux)
+
+
+def make_example(kepler_id: int, cadence_no, time, flux, mask, flux_column: str = "PDCSAP_FLUX"):
+  """The tf.train.Example of one processed light curve."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from tf_util import example_util  # pylint: disable=import-outside-toplevel
+  example = tf.train.Example()
+  example_util.set_int64_feature(example, "kepler_id", [int(kepler_id)])
+  example_util.set_bytes_feature(example, "flux_column", [flux_column])
+  example_util.set_float_feature(example, "time", np.asarray(time, np.float64))
+  example_util.set_float_feature(example, "flux", np.asarray(flux, np.float64))
+  example_util.set_int64_feature(example, "cadence_no", np.asarray(cadence_no, np.int64))
+  example_util.set_int64_feature(example, "mask", np.asarray(mask, np.int64))
+  return example
+
+
+def parse_example(serialized):
+  """Model features of one serialized Example (see module docstring)."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  features = tf.io.parse_single_example(serialized, {
+      "time": tf.io.VarLenFeature(tf.float32),
+      "flux": tf.io.VarLenFeature(tf.float32),
+      "mask": tf.io.VarLenFeature(tf.int64),
+      "kepler_id": tf.io.FixedLenFeature([], tf.int64),
+  })
+  mask = tf.cast(features["mask"].values, tf.float32)[:, None]
+  return {"time": features["time"].values[:, None],
+          "autoregressive_input": features["flux"].values[:, None],
+          "conditioning_stack": mask, "weights": mask,
+          "example_id": tf.cast(features["kepler_id"], tf.int32)}
+
+
+def build_dataset(file_pattern: str, batch_size: int, training: bool, max_length: int = 1024,
+                  shuffle_values_buffer: int = 1000, seed: int | None = None):
+  """Batches of padded windows (first `max_length` steps of each light curve).
+
+  Training shuffles and repeats forever; otherwise one pass in file order.
+
+  Raises:
+    LightCurveFileError: A pattern matches no file.
+  """
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from astronet.ops import dataset_ops  # pylint: disable=import-outside-toplevel
+  filenames = dataset_ops.expand_file_pattern(file_pattern)
+  dataset = tf.data.Dataset.from_tensor_slices(filenames)
+  if training and len(filenames) > 1:
+    dataset = dataset.shuffle(len(filenames), seed=seed)
+  dataset = dataset.interleave(tf.data.TFRecordDataset, cycle_length=min(8, len(filenames)),
+                               num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  if training:
+    if shuffle_values_buffer > 0:
+      dataset = dataset.shuffle(shuffle_values_buffer, seed=seed)
+    dataset = dataset.repeat()
+  dataset = dataset.map(parse_example, num_parallel_calls=tf.data.AUTOTUNE)
+  if max_length:
+    dataset = dataset.map(lambda f: {k: v if k == "example_id" else v[:max_length]
+                                     for k, v in f.items()})
+  dataset = dataset.padded_batch(batch_size, drop_remainder=training)
+  return dataset.prefetch(tf.data.AUTOTUNE)
