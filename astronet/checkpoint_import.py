@@ -284,9 +284,11 @@ def keras_weight_names(model: keras.Model) -> dict[str, keras.Variable]:
   """{TF1 variable name: Keras variable} of every weight of the model."""
   names = {}
   for layer in model.layers:
+    # A layer may name its TF1 variables itself (e.g. unscoped variables).
+    own = getattr(layer, "tf1_names", {})
     for weight in layer.weights:
       short = weight.path.split("/")[-1]
-      names[astro_model.tf1_scope(layer.name) + "/" + short] = weight
+      names[own.get(short) or astro_model.tf1_scope(layer.name) + "/" + short] = weight
   return names
 
 

@@ -34,6 +34,31 @@ import tensorflow as tf
 from astronet.astro_model.astro_model import scope_name
 
 DISTRIBUTIONS = ("normal", "categorical")
+OUTLIER_PARAMS = (("outlier_prob", 0.5), ("outlier_loc", 0.0), ("outlier_scale", 1.0))
+
+
+@keras.saving.register_keras_serializable(package="astrowavenet")
+class OutlierParams(keras.layers.Layer):
+  """The outlier component of the Gaussian-mixture output: per channel, a
+  probability, mean and standard deviation shared by every step (variables
+  `outlier_prob`, `outlier_loc`, `outlier_scale` of the original, created
+  outside any scope). Returns them broadcast to the shape of its input."""
+
+  def __init__(self, channels: int, **kwargs):
+    super().__init__(**kwargs)
+    self.channels = int(channels)
+    self.tf1_names = {}
+    for name, initial in OUTLIER_PARAMS:
+      setattr(self, name, self.add_weight(
+          shape=(self.channels,), initializer=keras.initializers.Constant(initial), name=name))
+      self.tf1_names[name] = name  # checkpoint_import: no scope prefix.
+
+  def call(self, dist_params):
+    ones = keras.ops.ones_like(dist_params[..., :self.channels])
+    return keras.ops.stack([ones * getattr(self, name) for name, _ in OUTLIER_PARAMS], axis=-1)
+
+  def get_config(self):
+    return dict(super().get_config(), channels=self.channels)
 
 
 def receptive_field(hparams: Mapping) -> int:
@@ -49,8 +74,6 @@ def check_hparams(hparams: Mapping) -> None:
   if dist.get("type") not in DISTRIBUTIONS:
     raise ValueError("Unknown output_distribution type {!r}; expected one of {}".format(
         dist.get("type"), DISTRIBUTIONS))
-  if dist["type"] == "normal" and dist.get("predict_outlier_distribution"):
-    raise ValueError("predict_outlier_distribution (Gaussian mixture) is not ported yet")
   if dist["type"] == "categorical" and not (
       int(dist["num_classes"]) >= 2
       and float(dist["max_quantization_value"]) > float(dist["min_quantization_value"])):
@@ -73,7 +96,9 @@ def build_model(hparams: Mapping, autoregressive_dim: int, conditioning_dim: int
 
   Returns:
     A functional Keras model on [batch, time, channels] inputs of any length;
-    dist_params is [B, T, 2A] (normal: loc, raw scale) or [B, T, A * classes].
+    dist_params is [B, T, 2A] (normal: loc, raw scale; + 3A outlier
+    probability/loc/scale with predict_outlier_distribution, a Gaussian
+    mixture) or [B, T, A * classes] (categorical).
   """
   check_hparams(hparams)
   ar_input = keras.Input((None, autoregressive_dim), name="autoregressive_input")
@@ -111,6 +136,11 @@ def build_model(hparams: Mapping, autoregressive_dim: int, conditioning_dim: int
   dist = hparams["output_distribution"]
   size = autoregressive_dim * (2 if dist["type"] == "normal" else int(dist["num_classes"]))
   dist_params = conv1x1(net, size, ["dist_params"])
+  if dist["type"] == "normal" and dist.get("predict_outlier_distribution"):
+    # [B, T, A, 3]: outlier probability, loc and scale, appended to loc/scale.
+    outliers = OutlierParams(autoregressive_dim, name="outlier")(dist_params)
+    dist_params = keras.layers.Concatenate(name="dist_params_with_outliers")(
+        [dist_params, keras.layers.Reshape((-1, 3 * autoregressive_dim))(outliers)])
   # The last residual sum feeds nothing, but the original created (and saved)
   # its conv; an output keeps the layer in the functional graph.
   return keras.Model({"autoregressive_input": ar_input, "conditioning_stack": conditioning},
@@ -142,8 +172,17 @@ def distribution_params(dist_params: tf.Tensor, hparams: Mapping) -> dict:
   """{"loc", "scale"} [B, T, A] (normal) or {"logits"} [B, T, A, classes] (categorical)."""
   dist = hparams["output_distribution"]
   if dist["type"] == "normal":
+    if dist.get("predict_outlier_distribution"):
+      channels = dist_params.shape[-1] // 5
+      outliers = tf.reshape(dist_params[..., 2 * channels:],
+                            tf.concat([tf.shape(dist_params)[:-1], [channels, 3]], 0))
+      dist_params = dist_params[..., :2 * channels]
     loc, raw_scale = tf.split(dist_params, 2, axis=-1)
-    return {"loc": loc, "scale": tf.nn.softplus(raw_scale) + float(dist["min_scale"])}
+    params = {"loc": loc, "scale": tf.nn.softplus(raw_scale) + float(dist["min_scale"])}
+    if dist.get("predict_outlier_distribution"):
+      params.update(outlier_prob=outliers[..., 0], outlier_loc=outliers[..., 1],
+                    outlier_scale=outliers[..., 2])
+    return params
   classes = int(dist["num_classes"])
   shape = tf.concat([tf.shape(dist_params)[:-1], [-1, classes]], 0)
   return {"logits": tf.reshape(dist_params, shape)}
@@ -165,8 +204,16 @@ def log_prob(params: Mapping, target: tf.Tensor, hparams: Mapping) -> tf.Tensor:
   """Log-likelihood [B, T, A] of the (autoregressive) target under the predicted distributions."""
   dist = hparams["output_distribution"]
   if dist["type"] == "normal":
-    z = (target - params["loc"]) / params["scale"]
-    return -0.5 * tf.square(z) - tf.math.log(params["scale"]) - 0.5 * math.log(2 * math.pi)
+    def normal(loc, scale):
+      z = (target - loc) / scale
+      return -0.5 * tf.square(z) - tf.math.log(scale) - 0.5 * math.log(2 * math.pi)
+    if "outlier_prob" not in params:
+      return normal(params["loc"], params["scale"])
+    # Mixture of the predicted Normal (weight 1 - p) and the outlier Normal (p).
+    p = params["outlier_prob"]
+    return tf.reduce_logsumexp(tf.stack([
+        tf.math.log(1 - p) + normal(params["loc"], params["scale"]),
+        tf.math.log(p) + normal(params["outlier_loc"], params["outlier_scale"])]), axis=0)
   classes = int(dist["num_classes"])
   index = tf.cast(quantize(target, dist), tf.int32)
   log_softmax = tf.nn.log_softmax(params["logits"], axis=-1)

@@ -39,6 +39,9 @@ def predicted_mean(params: Mapping, hparams: Mapping) -> np.ndarray:
   """Mean [B, T, A] of the predicted distributions."""
   dist = hparams["output_distribution"]
   if dist["type"] == "normal":
+    if "outlier_prob" in params:
+      p = np.asarray(params["outlier_prob"])
+      return (1 - p) * np.asarray(params["loc"]) + p * np.asarray(params["outlier_loc"])
     return np.asarray(params["loc"])
   probs = tf.nn.softmax(params["logits"], axis=-1).numpy()
   return probs @ bin_centres(dist)
@@ -48,6 +51,10 @@ def _sample(params: Mapping, hparams: Mapping, rng: np.random.Generator) -> np.n
   dist = hparams["output_distribution"]
   if dist["type"] == "normal":
     loc, scale = np.asarray(params["loc"]), np.asarray(params["scale"])
+    if "outlier_prob" in params:  # Pick the mixture component first.
+      outlier = rng.uniform(size=loc.shape) < np.asarray(params["outlier_prob"])
+      loc = np.where(outlier, params["outlier_loc"], loc)
+      scale = np.where(outlier, params["outlier_scale"], scale)
     return loc + scale * rng.standard_normal(loc.shape)
   probs = tf.nn.softmax(params["logits"], axis=-1).numpy()
   cumulative = np.cumsum(probs, axis=-1)

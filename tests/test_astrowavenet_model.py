@@ -112,3 +112,30 @@ def test_bad_inputs():
     checkpoint_import.assign_weights(model, weights, "tiny")
   with pytest.raises(ValueError, match="Unrecognized config name"):
     configurations.get_config("wavenet")
+
+
+def test_gaussian_mixture_output(tmp_path):
+  import keras
+  hparams = dict(TINY, output_distribution={"type": "normal", "min_scale": 0.001,
+                                            "predict_outlier_distribution": True})
+  model = awn.build_model(hparams, 1, 2)
+  # The original's unscoped variables, with their initial values.
+  names = checkpoint_import.keras_weight_names(model)
+  assert [float(names[n].numpy()[0]) for n in ("outlier_prob", "outlier_loc", "outlier_scale")] \
+      == [0.5, 0.0, 1.0]
+  names["outlier_prob"].assign([0.2])
+  names["outlier_scale"].assign([3.0])
+  rng = np.random.RandomState(1)
+  features = {"autoregressive_input": rng.normal(size=(2, 30, 1)).astype(np.float32),
+              "conditioning_stack": rng.normal(size=(2, 30, 2)).astype(np.float32)}
+  params = awn.distribution_params(model(features)["dist_params"], hparams)
+  x = features["autoregressive_input"]
+  lp = awn.log_prob(params, tf.constant(x), hparams).numpy()
+  normal = lambda v, m, s: np.exp(-0.5 * ((v - m) / s)**2) / (s * math.sqrt(2 * math.pi))
+  expected = np.log(0.8 * normal(x, params["loc"].numpy(), params["scale"].numpy())
+                    + 0.2 * normal(x, 0.0, 3.0))
+  np.testing.assert_allclose(lp, expected, rtol=1e-5, atol=1e-6)
+  # Saves and loads as .keras (the layer is registered), same outputs.
+  model.save(str(tmp_path / "mixture.keras"))
+  loaded = keras.models.load_model(str(tmp_path / "mixture.keras"))
+  np.testing.assert_allclose(loaded(features)["dist_params"], model(features)["dist_params"])
