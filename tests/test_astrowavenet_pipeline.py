@@ -98,3 +98,18 @@ def test_bad_pipeline_inputs(tmp_path):
   model = awn.build_model(hparams, 1, 1)
   with pytest.raises(ValueError, match="shorter than the receptive field"):
     prediction.predict_next(model, hparams, np.zeros((1, 50, 1)), np.zeros((1, 50, 1)))
+
+
+def test_tess_light_curves(test_data, tmp_path):
+  path = str(tmp_path / "tess.tfrecord")
+  result = prepare_inputs.prepare([100000001], None, path,
+                                  tess_data_dir=str(test_data / "triage" / "lightcurves"),
+                                  sector=2)
+  assert result["written"] == 1
+  batch = next(iter(kepler_light_curves.build_dataset(path, 1, False, max_length=2000)))
+  assert int(batch["example_id"][0]) == 100000001
+  weights = batch["weights"].numpy()[0, :, 0]
+  # 1246 points after the Triage processing, on a 30-min grid with the mid-sector gap masked.
+  assert weights.sum() == 1246 and weights.size > 1246
+  flux = batch["autoregressive_input"].numpy()[0, :, 0][weights > 0]
+  assert abs(np.median(flux)) < 1e-3 and flux.min() < -4e-3  # median 0, transits below

@@ -1,4 +1,4 @@
-"""Kepler light curves as AstroWaveNet inputs: whole light curves on a uniform cadence grid.
+"""Kepler (and TESS) light curves as AstroWaveNet inputs: whole light curves on a uniform cadence grid.
 
 A light curve becomes one tf.train.Example (the original's
 beam/astrowavenet layout): `kepler_id`, `time`, `flux` (each file's PDCSAP
@@ -59,8 +59,37 @@ def process_light_curve(filenames: Sequence[str], flux_column: str = "PDCSAP_FLU
     raise errors.EmptyLightCurveError(
         "No finite {} values in {}".format(flux_column, ", ".join(filenames)))
   cadence_no, time, flux = (np.concatenate(a) for a in (cadences, times, fluxes))
+  return clip_and_grid(cadence_no, time, flux, ", ".join(filenames), upward_outlier_clipping,
+                       downward_outlier_clipping, clip_lowest_n_values, normalize_stddev)
+
+
+def process_tess_light_curve(tic: int, tess_data_dir: str, sector: int, **options):
+  """(cadence_no, time, flux, mask) of a Triage h5 light curve (relative flux - 1).
+
+  Cadence numbers count the median cadence (30 min for the Triage files) from
+  the first point. Options as `process_light_curve` (clipping, scaling).
+  """
+  from astronet.data import preprocess  # pylint: disable=import-outside-toplevel
+  time, flux = preprocess.read_and_process_light_curve(tic, tess_data_dir, sector)
+  if len(time) < 2:
+    raise errors.EmptyLightCurveError("TIC {} sector {}: fewer than 2 points".format(
+        tic, sector))
+  cadence = np.median(np.diff(time))
+  cadence_no = np.round((time - time[0]) / cadence).astype(np.int64)
+  return clip_and_grid(cadence_no, time, flux - 1, "TIC {} sector {}".format(tic, sector),
+                       **options)
+
+
+def clip_and_grid(cadence_no, time, flux, name: str,
+                  upward_outlier_clipping: float | None = None,
+                  downward_outlier_clipping: float | None = None,
+                  clip_lowest_n_values: int | None = None,
+                  normalize_stddev: bool = False):
+  """Drops non-finite points, clips/scales by 1.4826 * MAD, grids on cadence numbers."""
   keep = np.isfinite(flux) & np.isfinite(time)
   cadence_no, time, flux = cadence_no[keep], time[keep], flux[keep]
+  if not flux.size:
+    raise errors.EmptyLightCurveError("{}: no finite flux".format(name))
   stddev = MAD_TO_STDDEV * np.median(np.abs(flux))
   if upward_outlier_clipping:
     flux = np.minimum(flux, upward_outlier_clipping * stddev)
@@ -71,17 +100,18 @@ def process_light_curve(filenames: Sequence[str], flux_column: str = "PDCSAP_FLU
   if normalize_stddev:
     if not stddev > 0:
       raise errors.DegenerateViewError("Flux of {} has zero MAD; cannot normalise".format(
-          ", ".join(filenames)))
+          name))
     flux = flux / stddev
   return util.uniform_cadence_light_curve(cadence_no, time, flux)
 
 
-def make_example(kepler_id: int, cadence_no, time, flux, mask, flux_column: str = "PDCSAP_FLUX"):
-  """The tf.train.Example of one processed light curve."""
+def make_example(kepler_id: int, cadence_no, time, flux, mask, flux_column: str = "PDCSAP_FLUX",
+                 id_feature: str = "kepler_id"):
+  """The tf.train.Example of one processed light curve (id_feature: kepler_id / tic_id)."""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from tf_util import example_util  # pylint: disable=import-outside-toplevel
   example = tf.train.Example()
-  example_util.set_int64_feature(example, "kepler_id", [int(kepler_id)])
+  example_util.set_int64_feature(example, id_feature, [int(kepler_id)])
   example_util.set_bytes_feature(example, "flux_column", [flux_column])
   example_util.set_float_feature(example, "time", np.asarray(time, np.float64))
   example_util.set_float_feature(example, "flux", np.asarray(flux, np.float64))
@@ -97,13 +127,14 @@ def parse_example(serialized):
       "time": tf.io.VarLenFeature(tf.float32),
       "flux": tf.io.VarLenFeature(tf.float32),
       "mask": tf.io.VarLenFeature(tf.int64),
-      "kepler_id": tf.io.FixedLenFeature([], tf.int64),
+      "kepler_id": tf.io.FixedLenFeature([], tf.int64, default_value=0),
+      "tic_id": tf.io.FixedLenFeature([], tf.int64, default_value=0),
   })
   mask = tf.cast(features["mask"].values, tf.float32)[:, None]
   return {"time": features["time"].values[:, None],
           "autoregressive_input": features["flux"].values[:, None],
           "conditioning_stack": mask, "weights": mask,
-          "example_id": tf.cast(features["kepler_id"], tf.int32)}
+          "example_id": tf.cast(features["kepler_id"] + features["tic_id"], tf.int64)}
 
 
 def build_dataset(file_pattern: str, batch_size: int, training: bool, max_length: int = 1024,

@@ -1,4 +1,7 @@
-r"""Writes Kepler light curves as AstroWaveNet input TFRecords.
+r"""Writes Kepler (or TESS) light curves as AstroWaveNet input TFRecords.
+
+  # TESS: python astrowavenet/data/prepare_inputs.py --tess_data_dir=tess/ \
+  #   --tic_ids=100000001 --sector=2 --output_file=...
 
   python astrowavenet/data/prepare_inputs.py --kepler_data_dir=kepler/ \
     --kepler_ids=11442793,10666592 --output_file=astrowavenet/train-00000-of-00001 \
@@ -23,6 +26,9 @@ def define_flags() -> None:
   flags.DEFINE_string("kepler_data_dir", None, "Base folder of Kepler FITS files.")
   flags.DEFINE_list("kepler_ids", None, "Kepler IDs.")
   flags.DEFINE_string("input_csv", None, "CSV with a kepid column (instead of --kepler_ids).")
+  flags.DEFINE_string("tess_data_dir", None, "Base folder of Triage h5 files (instead of Kepler).")
+  flags.DEFINE_list("tic_ids", None, "TIC IDs (with --tess_data_dir).")
+  flags.DEFINE_integer("sector", 1, "TESS sector (with --tess_data_dir).")
   flags.DEFINE_string("output_file", None, "Output TFRecord file.")
   flags.DEFINE_string("flux_column", "PDCSAP_FLUX", "Flux column.")
   flags.DEFINE_boolean("invert_light_curves", False, "Reflect about the median flux.")
@@ -32,8 +38,12 @@ def define_flags() -> None:
   flags.DEFINE_boolean("normalize_stddev", False, "Divide the flux by 1.4826 * MAD.")
 
 
-def prepare(kepler_ids, kepler_data_dir: str, output_file: str, **options) -> dict:
-  """Writes the records; returns {"written": n, "failed": {kepler_id: reason}}."""
+def prepare(kepler_ids, kepler_data_dir: str | None, output_file: str,
+            tess_data_dir: str | None = None, sector: int = 1, **options) -> dict:
+  """Writes the records; returns {"written": n, "failed": {id: reason}}.
+
+  Kepler ids with `kepler_data_dir`, or TIC ids of `sector` with `tess_data_dir`.
+  """
   # pylint: disable=import-outside-toplevel
   from astronet.data import records
   from astrowavenet.data import kepler_light_curves
@@ -42,17 +52,24 @@ def prepare(kepler_ids, kepler_data_dir: str, output_file: str, **options) -> di
   examples, failed = [], {}
   for kepler_id in kepler_ids:
     try:
-      filenames = kepler_io.kepler_filenames(kepler_data_dir, int(kepler_id))
-      if not filenames:
-        raise errors.LightCurveFileError("No FITS files for KIC {} in {}".format(
-            kepler_id, kepler_data_dir))
-      arrays = kepler_light_curves.process_light_curve(filenames, **options)
+      if tess_data_dir:
+        clip_options = {k: v for k, v in options.items() if k not in ("flux_column", "invert")}
+        arrays = kepler_light_curves.process_tess_light_curve(int(kepler_id), tess_data_dir,
+                                                              sector, **clip_options)
+      else:
+        filenames = kepler_io.kepler_filenames(kepler_data_dir, int(kepler_id))
+        if not filenames:
+          raise errors.LightCurveFileError("No FITS files for KIC {} in {}".format(
+              kepler_id, kepler_data_dir))
+        arrays = kepler_light_curves.process_light_curve(filenames, **options)
     except (errors.AstronetError, OSError, ValueError) as e:
       logging.warning("Skipping KIC %s: %s", kepler_id, e)
       failed[int(kepler_id)] = str(e)
       continue
     examples.append(kepler_light_curves.make_example(
-        int(kepler_id), *arrays, flux_column=options.get("flux_column", "PDCSAP_FLUX")))
+        int(kepler_id), *arrays,
+        flux_column="KSPMagnitude" if tess_data_dir else options.get("flux_column", "PDCSAP_FLUX"),
+        id_feature="tic_id" if tess_data_dir else "kepler_id"))
   if not examples:
     raise errors.EmptyLightCurveError("No light curve could be read: {}".format(failed))
   records.write_records_atomically(output_file, (e.SerializeToString() for e in examples))
@@ -61,17 +78,19 @@ def prepare(kepler_ids, kepler_data_dir: str, output_file: str, **options) -> di
 
 def main(argv):
   del argv
-  if not FLAGS.kepler_data_dir or not FLAGS.output_file or not (FLAGS.kepler_ids or
-                                                                  FLAGS.input_csv):
-    raise app.UsageError("--kepler_data_dir, --output_file and --kepler_ids or --input_csv "
-                         "are required")
+  if not FLAGS.output_file or not ((FLAGS.kepler_data_dir and (FLAGS.kepler_ids or
+                                                                FLAGS.input_csv))
+                                   or (FLAGS.tess_data_dir and FLAGS.tic_ids)):
+    raise app.UsageError("--output_file and either --kepler_data_dir with --kepler_ids / "
+                         "--input_csv, or --tess_data_dir with --tic_ids are required")
   from tf_util import errors  # pylint: disable=import-outside-toplevel
-  ids = FLAGS.kepler_ids
-  if FLAGS.input_csv:
+  ids = FLAGS.tic_ids if FLAGS.tess_data_dir else FLAGS.kepler_ids
+  if FLAGS.input_csv and not FLAGS.tess_data_dir:
     import pandas as pd  # pylint: disable=import-outside-toplevel
     ids = pd.read_csv(FLAGS.input_csv, comment="#")["kepid"].drop_duplicates().tolist()
   try:
     result = prepare(ids, FLAGS.kepler_data_dir, FLAGS.output_file,
+                     tess_data_dir=FLAGS.tess_data_dir, sector=FLAGS.sector,
                      flux_column=FLAGS.flux_column, invert=FLAGS.invert_light_curves,
                      upward_outlier_clipping=FLAGS.upward_outlier_clipping,
                      downward_outlier_clipping=FLAGS.downward_outlier_clipping,
