@@ -22,6 +22,8 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from astronet.util import script_flags
+
 from astronet import models
 from astronet.ops import training
 from astronet.util import config_util
@@ -51,10 +53,7 @@ def define_flags() -> None:
                       "checkpoint of the ORIGINAL TF1 code (directory or prefix), a "
                       ".keras file or a model_dir of this package. Ignored when "
                       "--model_dir already has a checkpoint (training resumes).")
-  flags.DEFINE_enum("distribution", None, ["mirrored", "one_device"],
-                    "tf.distribute strategy: mirrored = every local GPU (one device on CPU).")
-  flags.DEFINE_boolean("mixed_precision", False, "float16 compute with float32 weights "
-                       "(mixed_float16) and loss scaling; for GPUs.")
+  script_flags.define_device_flags()
   flags.DEFINE_boolean("restore_optimizer", False, "With a TF1 --warm_start_from: also "
                        "restore its Adam moments and global step.")
 

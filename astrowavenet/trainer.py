@@ -18,6 +18,8 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from astronet.util import script_flags
+
 from astronet.ops import training
 from astrowavenet import astrowavenet_model as awn
 
@@ -107,8 +109,7 @@ def define_flags() -> None:
   flags.DEFINE_integer("save_every_steps", 1000, "Checkpoint every this many steps.")
   flags.DEFINE_integer("seed", None, "Seed of weights and shuffling.")
   flags.DEFINE_string("warm_start_from", None, "Checkpoint of the original TF1 AstroWaveNet.")
-  flags.DEFINE_enum("distribution", None, ["mirrored", "one_device"], "tf.distribute strategy.")
-  flags.DEFINE_boolean("mixed_precision", False, "mixed_float16 compute.")
+  script_flags.define_device_flags()
 
 
 def main(argv):

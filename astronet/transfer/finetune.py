@@ -32,6 +32,8 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from astronet.util import script_flags
+
 FLAGS = flags.FLAGS
 
 
@@ -54,10 +56,7 @@ def define_flags() -> None:
   flags.DEFINE_integer("batch_size", None, "Batch size (default: the config's).")
   flags.DEFINE_integer("eval_every_steps", 1000, "Evaluate every this many steps.")
   flags.DEFINE_integer("shuffle_buffer_size", 15000, "Size of the shuffle buffer.")
-  flags.DEFINE_enum("distribution", None, ["mirrored", "one_device"],
-                    "tf.distribute strategy: mirrored = every local GPU (one device on CPU).")
-  flags.DEFINE_boolean("mixed_precision", False, "float16 compute with float32 weights "
-                       "(mixed_float16) and loss scaling; for GPUs.")
+  script_flags.define_device_flags()
   flags.DEFINE_integer("seed", None, "Seed of the new weights, shuffling and reversal.")
 
 

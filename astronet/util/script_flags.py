@@ -24,3 +24,11 @@ def define_model_flags(default_pattern: str) -> None:
   flags.DEFINE_boolean("average", False, "Average the models in the subdirectories "
                        "of --model_dir.")
   flags.DEFINE_integer("batch_size", 256, "Records per prediction batch.")
+
+
+def define_device_flags() -> None:
+  """--distribution and --mixed_precision (train.py, finetune.py, astrowavenet/trainer.py)."""
+  flags.DEFINE_enum("distribution", None, ["mirrored", "one_device"],
+                    "tf.distribute strategy: mirrored = every local GPU (one device on CPU).")
+  flags.DEFINE_boolean("mixed_precision", False, "float16 compute with float32 weights "
+                       "(mixed_float16) and loss scaling; for GPUs.")
