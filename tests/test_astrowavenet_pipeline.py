@@ -113,3 +113,31 @@ def test_tess_light_curves(test_data, tmp_path):
   assert weights.sum() == 1246 and weights.size > 1246
   flux = batch["autoregressive_input"].numpy()[0, :, 0][weights > 0]
   assert abs(np.median(flux)) < 1e-3 and flux.min() < -4e-3  # median 0, transits below
+
+
+def test_predict_cli_matches_the_model(records, test_data, tmp_path):
+  import os
+  import subprocess
+  import sys
+  import keras
+  from tests.conftest import ROOT
+  keras.utils.set_random_seed(0)
+  config = config_util.apply_overrides(configurations.base(), SMALL)
+  trainer = trainer_lib.WaveNetTrainer(config, str(tmp_path / "model"), max_length=256)
+  trainer.train(records, 2, verbose=False)
+  env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+  proc = subprocess.run(
+      [sys.executable, str(ROOT / "astrowavenet" / "predict.py"), "--model_dir=model",
+       "--tfrecord_files=" + records, "--output_dir=out", "--max_length=300"],
+      env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  lines = (tmp_path / "out" / "losses.csv").read_text().splitlines()
+  assert lines[0] == "example_id,mean_loss" and lines[1].startswith("11442793,")
+  saved = np.load(tmp_path / "out" / "predictions.npz")
+  batch = next(iter(kepler_light_curves.build_dataset(records, 1, False, max_length=300)))
+  features = {k: batch[k] for k in ("autoregressive_input", "conditioning_stack")}
+  params = awn.distribution_params(trainer.model(features)["dist_params"], config["hparams"])
+  np.testing.assert_allclose(saved["11442793/loc"], params["loc"].numpy()[0], atol=1e-5)
+  assert float(lines[1].split(",")[1]) == pytest.approx(float(awn.losses(
+      params, batch["autoregressive_input"], config["hparams"],
+      batch["weights"])["per_example_loss"][0]), rel=1e-5)
