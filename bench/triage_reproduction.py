@@ -49,6 +49,9 @@ def main():
   from astronet.ops import metrics, prediction
   members = prediction.load_members(args.model_dir, average=True)
   finished = [m for m in members if member_summary(m.name)["steps"] == args.train_steps]
+  if not finished:
+    raise SystemExit("No member of {} has finished {} steps yet".format(args.model_dir,
+                                                                       args.train_steps))
   files = prediction.record_files(args.tfrecord_dir, "val*")
   records = prediction.read_records(files, members[0].feature_lengths)
   labels = np.isin(records.labels.astype(str), ["PC", "EB"])
