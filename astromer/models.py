@@ -1,0 +1,75 @@
+"""`SingleBandEncoder`: the documented ASTROMER API (astromer 0.1.8), on Keras 3.
+
+    from astromer.models import SingleBandEncoder
+    model = SingleBandEncoder(num_layers=2, d_model=256, num_heads=4, dff=128, maxlen=200)
+    model.load_weights("weights/macho")            # folder holding weights.index / .data
+    embeddings = model.encode(light_curves, oids_list=ids, batch_size=32)
+
+`encode` returns, for each object in SORTED id order (as the original), the
+per-observation embeddings of its windows concatenated (overlapping windows
+included, see astromer.preprocessing), or with concatenate=False the
+per-batch [B, maxlen, d_model] arrays, padding included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from astromer import encoder
+from astromer import preprocessing
+from astromer import weights as weights_lib
+
+
+class SingleBandEncoder:
+  """ASTROMER v0 single-band encoder (see module docstring)."""
+
+  def __init__(self, num_layers: int = 2, d_model: int = 200, num_heads: int = 2, dff: int = 256,
+               base: float = 10000, dropout: float = 0.1, maxlen: int = 100,
+               batch_size: int | None = None, use_residuals: bool = False):
+    self.num_layers, self.d_model, self.num_heads, self.dff = num_layers, d_model, num_heads, dff
+    self.base, self.dropout, self.maxlen, self.batch_size = base, dropout, maxlen, batch_size
+    self.use_residuals = use_residuals
+    self.model = encoder.build_astromer(num_layers, d_model, num_heads, dff, base, dropout,
+                                        maxlen, use_residuals)
+
+  def load_weights(self, weights_folder: str) -> "SingleBandEncoder":
+    """Loads `weights_folder`/weights (the original's TF checkpoint) into this architecture.
+
+    Raises:
+      CheckpointError: No checkpoint there, or variables / shapes that do not fit.
+    """
+    weights_lib.assign(self.model, weights_lib.read_checkpoint(weights_folder), weights_folder)
+    return self
+
+  def _predict(self, windows: dict, batch_size: int) -> np.ndarray:
+    outputs = []
+    for start in range(0, len(windows["length"]), batch_size):
+      batch = {k: windows[k][start:start + batch_size] for k in ("input", "times", "mask_in")}
+      outputs.append(np.asarray(self.model(batch, training=False)["embedding"]))
+    return np.concatenate(outputs) if outputs else np.zeros([0, self.maxlen, self.d_model])
+
+  def encode(self, dataset: Sequence, oids_list: Sequence | None = None, labels=None,
+             batch_size: int = 1, concatenate: bool = True) -> list:
+    """Embeddings of light curves (each (L, 3): time, magnitude, error).
+
+    Raises:
+      ValueError: A light curve with < 2 points, NaNs, another column count,
+        unsorted times; ids and curves of different lengths.
+    """
+    del labels  # Accepted as in the original; not used by encode.
+    ids = [str(i) for i in range(len(dataset))] if oids_list is None else [
+        str(i) for i in oids_list]
+    if len(ids) != len(dataset):
+      raise ValueError("{} light curves but {} ids".format(len(dataset), len(ids)))
+    windows = preprocessing.windows_of(dataset, ids, self.maxlen)
+    embeddings = self._predict(windows, max(int(batch_size), 1))
+    if not concatenate:
+      return [embeddings[i:i + batch_size] for i in range(0, len(embeddings), batch_size)]
+    result = []
+    for oid in np.unique(windows["id"]):
+      rows = np.nonzero(windows["id"] == oid)[0]
+      parts = embeddings[rows].reshape(-1, self.d_model)
+      result.append(parts[:int(windows["length"][rows].sum())])
+    return result
