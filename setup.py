@@ -14,8 +14,12 @@ setup(
         "astronet", "astronet.*", "astrowavenet", "astrowavenet.*", "astromer",
         "astromer.*", "flare_transformer", "flare_transformer.*",
         "light_curve_util", "light_curve_util.*", "third_party",
-        "third_party.*", "tf_util", "tf_util.*"
+        "third_party.*", "tf_util", "tf_util.*", "ASTROMER", "ASTROMER.*"
     ]),
+    # The ASTROMER 'macho' weights (2.6 MB) ship with the package: from_pretraining
+    # works offline.
+    package_data={"astromer": ["pretrained/macho/conf.json", "pretrained/macho/weights.index",
+                               "pretrained/macho/weights.data-00000-of-00001"]},
     install_requires=[
         "tensorflow>=2.16",
         "tensorflow-datasets",

@@ -35,13 +35,34 @@ class SingleBandEncoder:
                                         maxlen, use_residuals)
 
   def load_weights(self, weights_folder: str) -> "SingleBandEncoder":
-    """Loads `weights_folder`/weights (the original's TF checkpoint) into this architecture.
+    """Loads `weights_folder`/weights (TF checkpoint) or weights.h5 (Keras 2) into this architecture.
 
     Raises:
       CheckpointError: No checkpoint there, or variables / shapes that do not fit.
     """
-    weights_lib.assign(self.model, weights_lib.read_checkpoint(weights_folder), weights_folder)
+    weights_lib.assign(self.model, weights_lib.read_weights(weights_folder, self.num_layers),
+                       weights_folder)
     return self
+
+  @classmethod
+  def from_pretraining(cls, name: str = "macho", download: bool = True) -> "SingleBandEncoder":
+    """The encoder with released pretrained weights: 'macho' (shipped with the
+    package, works offline), 'atlas' (cache dir, or downloaded), ...
+
+    Works called on the class or on an instance (the original, lacking
+    @classmethod, silently loaded macho when called on the class).
+
+    Raises:
+      CheckpointError: Unknown or unavailable name, or weights that do not fit.
+    """
+    from astromer import utils  # pylint: disable=import-outside-toplevel
+    folder = utils.pretrained_folder(name, download)
+    conf = weights_lib.read_conf(folder)
+    model = cls(num_layers=conf["num_layers"], d_model=conf["d_model"],
+                num_heads=conf["num_heads"], dff=conf["dff"], dropout=conf["dropout"],
+                maxlen=conf["maxlen"], use_residuals=conf["use_residuals"])
+    weights_lib.assign(model.model, weights_lib.read_weights(folder, conf["num_layers"]), folder)
+    return model
 
   def _predict(self, windows: dict, batch_size: int) -> np.ndarray:
     outputs = []

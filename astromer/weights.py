@@ -93,3 +93,64 @@ def read_conf(folder: str) -> dict:
           "num_heads": int(conf["heads"]), "dff": int(conf["dff"]),
           "dropout": float(conf.get("dropout", 0.1)), "maxlen": int(conf["max_obs"]),
           "use_residuals": bool(conf.get("use_leak", False))}
+
+
+def read_keras2_h5(path: str, num_layers: int) -> dict:
+  """{checkpoint key: array} of a Keras 2 `weights.h5` of the original (e.g. the atlas weights).
+
+  Keras 2 named the layers by creation order: encoder_layer{_i} /
+  multi_head_attention{_i}/{WQ,WK,WV,MixerDense}, layer_normalization_{2i, 2i+1}
+  (the last one is the regression LayerNorm), dense_{2i+1, 2i+2} (FFN of layer i),
+  encoder/dense (input transform), RegLayer.
+
+  Raises:
+    CheckpointError: Unreadable file or a variable with no place in the model.
+  """
+  import h5py  # pylint: disable=import-outside-toplevel
+  values, unknown = {}, []
+  try:
+    h5 = h5py.File(path, "r")
+  except OSError as e:
+    raise errors.CheckpointError("Cannot read {}: {}".format(path, e)) from None
+  def suffix(name):
+    m = re.search(r"_(\d+)$", name)
+    return int(m.group(1)) if m else 0
+  with h5:
+    datasets = []
+    h5.visititems(lambda name, obj: datasets.append(name) if isinstance(obj, h5py.Dataset) else None)
+    for name in datasets:
+      parts = name.replace(":0", "").split("/")
+      weight, layer = parts[-1], parts[-2]
+      key = None
+      if layer in ("WQ", "WK", "WV", "MixerDense"):
+        mha = "dense" if layer == "MixerDense" else layer.lower()
+        key = "layer_with_weights-0/enc_layers/{}/mha/{}/{}".format(suffix(parts[-3]), mha, weight)
+      elif layer.startswith("layer_normalization"):
+        k = suffix(layer)
+        key = ("layer_with_weights-1/bn_0/{}".format(weight) if k == 2 * num_layers else
+               "layer_with_weights-0/enc_layers/{}/layernorm{}/{}".format(k // 2, k % 2 + 1, weight))
+      elif layer == "RegLayer":
+        key = "layer_with_weights-1/reg_layer/{}".format(weight)
+      elif layer == "dense" and len(parts) >= 3 and parts[-3] == "encoder":
+        key = "layer_with_weights-0/inp_transform/{}".format(weight)
+      elif re.fullmatch(r"dense_\d+", layer):
+        k = suffix(layer)
+        key = "layer_with_weights-0/enc_layers/{}/ffn/layer_with_weights-{}/{}".format(
+            (k - 1) // 2, (k - 1) % 2, weight)
+      if key is None:
+        unknown.append(name)
+      else:
+        values[key] = h5[name][()]
+  if unknown:
+    raise errors.CheckpointError("{}: variables with no place in ASTROMER: {}".format(
+        path, unknown))
+  return values
+
+
+def read_weights(folder: str, num_layers: int) -> dict:
+  """The weights of a folder: `weights` (TF checkpoint) or `weights.h5` (Keras 2)."""
+  if os.path.exists(os.path.join(folder, "weights.index")):
+    return read_checkpoint(folder)
+  if os.path.exists(os.path.join(folder, "weights.h5")):
+    return read_keras2_h5(os.path.join(folder, "weights.h5"), num_layers)
+  raise errors.CheckpointError("{} holds neither weights.index nor weights.h5".format(folder))

@@ -79,8 +79,43 @@ def test_bad_inputs_and_weights(macho, fixtures, tmp_path):
     macho.encode([nan])
   with pytest.raises(ValueError, match="times are not sorted"):
     macho.encode([good[::-1]])
-  with pytest.raises(errors.CheckpointError, match="No ASTROMER checkpoint"):
+  with pytest.raises(errors.CheckpointError, match="holds neither weights.index nor weights.h5"):
     SingleBandEncoder().load_weights(str(tmp_path))
   with pytest.raises(errors.CheckpointError, match="wrong shape"):
     SingleBandEncoder(d_model=200, num_heads=2, dff=256, maxlen=200).load_weights(
         str(fixtures / "weights" / "macho"))
+
+
+def test_from_pretraining_offline_and_the_original_import_path(macho, golden, fixtures,
+                                                               tmp_path, monkeypatch):
+  import shutil
+  from ASTROMER.models import SingleBandEncoder as Alias
+  from astromer import utils
+  arrays, _ = golden
+  assert Alias is SingleBandEncoder
+  # 'macho' ships with the package: no network, same weights as the fixture.
+  bundled = SingleBandEncoder.from_pretraining("macho", download=False)
+  curve = [arrays["lc3_raw"]]
+  np.testing.assert_array_equal(bundled.encode(curve)[0], macho.encode(curve)[0])
+  # Other names come from the cache directory: the 2022 atlas Keras-2 weights.h5.
+  monkeypatch.setenv("ASTROMER_WEIGHTS_DIR", str(tmp_path / "cache"))
+  shutil.copytree(fixtures / "weights" / "atlas", tmp_path / "cache" / "atlas",
+                  ignore=shutil.ignore_patterns("logs"))
+  atlas = SingleBandEncoder().from_pretraining("atlas", download=False)  # instance call too
+  assert atlas.model.count_params() == 661_505
+  batch = {k: arrays["pre_" + k] for k in ("input", "times", "mask_in")}
+  mask, truth = arrays["pre_mask_out"], arrays["pre_output"]
+  def rmse(model):
+    recon = np.asarray(model.model(batch)["reconstruction"])
+    return np.sqrt(np.mean((mask * (truth - recon)**2).sum(axis=(1, 2)) / mask.sum(axis=(1, 2))))
+  untrained = SingleBandEncoder(num_layers=2, d_model=256, num_heads=4, dff=128, maxlen=200)
+  assert rmse(atlas) < 0.5 * rmse(untrained)  # every atlas variable landed in its place
+  with pytest.raises(errors.CheckpointError, match="No pretrained ASTROMER weights 'ztfg'"):
+    SingleBandEncoder.from_pretraining("ztfg", download=False)
+  # A failed download is one clear error, never a BadZipFile.
+  page = tmp_path / "404.html"
+  page.write_text("<html>Not Found</html>")
+  with pytest.raises(errors.CheckpointError, match="did not return a zip archive"):
+    utils.download_weights(page.as_uri(), str(tmp_path / "dl"))
+  with pytest.raises(errors.CheckpointError, match="Could not download"):
+    utils.download_weights((tmp_path / "missing.zip").as_uri(), str(tmp_path / "dl"))

@@ -4,7 +4,7 @@ import pathlib
 import re
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-PACKAGES = ("astronet", "astrowavenet", "astromer", "flare_transformer",
+PACKAGES = ("astronet", "astrowavenet", "astromer", "ASTROMER", "flare_transformer",
             "light_curve_util", "third_party", "tf_util", "tests", "bench")
 
 
