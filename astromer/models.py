@@ -64,6 +64,68 @@ class SingleBandEncoder:
     weights_lib.assign(model.model, weights_lib.read_weights(folder, conf["num_layers"]), folder)
     return model
 
+  def fit(self, train_batches, valid_batches, epochs: int = 2, patience: int = 40,
+          lr: float = 0.001, project_path: str = ".", verbose: int = 0) -> dict:
+    """Masked-reconstruction training (pretraining or fine-tuning), as the original.
+
+    Adam(lr, beta_1 0.9, beta_2 0.98, epsilon 1e-9); loss = RMSE of the masked
+    reconstruction (`rmse`); the model runs with training=False as in the
+    original (its dropout never fired). After each epoch the validation loss
+    is computed; when it improves the weights are written to
+    `project_path/weights` (original checkpoint layout, loadable by
+    `load_weights(project_path)`); training stops after `patience` epochs
+    without improvement. TensorBoard scalars 'mse' go to
+    project_path/logs/{train,valid}. Returns {"train": [...], "valid": [...]}.
+    """
+    import json as json_lib  # pylint: disable=import-outside-toplevel
+    import os  # pylint: disable=import-outside-toplevel
+    import keras  # pylint: disable=import-outside-toplevel
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    del verbose  # Ignored, as in the original.
+    os.makedirs(project_path, exist_ok=True)
+    optimizer = keras.optimizers.Adam(lr, beta_1=0.9, beta_2=0.98, epsilon=1e-9)
+    variables = self.model.trainable_variables
+
+    @tf.function(reduce_retracing=True)
+    def train_step(batch):
+      with tf.GradientTape() as tape:
+        loss = rmse(self.model(_model_inputs(batch), training=False)["reconstruction"], batch)
+      optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+      return loss
+
+    @tf.function(reduce_retracing=True)
+    def valid_step(batch):
+      return rmse(self.model(_model_inputs(batch), training=False)["reconstruction"], batch)
+
+    writers = {split: tf.summary.create_file_writer(os.path.join(project_path, "logs", split))
+               for split in ("train", "valid")}
+    history = {"train": [], "valid": []}
+    best, waited = np.inf, 0
+    for epoch in range(epochs):
+      train_loss = float(np.mean([float(train_step(b)) for b in train_batches]))
+      valid_loss = float(np.mean([float(valid_step(b)) for b in valid_batches]))
+      history["train"].append(train_loss)
+      history["valid"].append(valid_loss)
+      for split, value in (("train", train_loss), ("valid", valid_loss)):
+        with writers[split].as_default(step=epoch):
+          tf.summary.scalar("mse", value)
+      if valid_loss < best:
+        best, waited = valid_loss, 0
+        weights_lib.save_checkpoint(self.model, os.path.join(project_path, "weights"))
+        with open(os.path.join(project_path, "conf.json"), "w") as f:
+          json_lib.dump(self.conf(), f, indent=1)
+      else:
+        waited += 1
+        if waited >= patience:
+          break
+    return history
+
+  def conf(self) -> dict:
+    """conf.json of this architecture (the original's keys)."""
+    return {"layers": self.num_layers, "head_dim": self.d_model, "heads": self.num_heads,
+            "dff": self.dff, "dropout": self.dropout, "base": self.base,
+            "max_obs": self.maxlen, "use_leak": self.use_residuals}
+
   def _predict(self, windows: dict, batch_size: int) -> np.ndarray:
     outputs = []
     for start in range(0, len(windows["length"]), batch_size):
@@ -94,3 +156,17 @@ class SingleBandEncoder:
       parts = embeddings[rows].reshape(-1, self.d_model)
       result.append(parts[:int(windows["length"][rows].sum())])
     return result
+
+
+def _model_inputs(batch) -> dict:
+  return {k: batch[k] for k in ("input", "times", "mask_in")}
+
+
+def rmse(reconstruction, batch):
+  """sqrt(mean over the batch of the per-window masked mean squared error) (the original's loss)."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  mask = tf.cast(batch["mask_out"], tf.float32)
+  squared = mask * tf.square(tf.cast(batch["output"], tf.float32) - reconstruction)
+  per_window = tf.math.divide_no_nan(tf.reduce_sum(squared, axis=[1, 2]),
+                                     tf.reduce_sum(mask, axis=[1, 2]))
+  return tf.sqrt(tf.reduce_mean(per_window))

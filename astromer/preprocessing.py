@@ -71,3 +71,117 @@ def windows_of(light_curves: Sequence, ids: Sequence[str], max_obs: int = 200) -
     w["id"] = np.array([str(ids[i])] * len(w["length"]))
     parts.append(w)
   return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def mask_window(length: int, msk_frac: float, rnd_frac: float, same_frac: float,
+                rng: np.random.Generator, max_obs: int):
+  """(mask_out, mask_in, random_positions) of one window, as the original's mask_sample.
+
+  int(n * msk_frac) real observations become targets (mask_out = 1); of
+  those, ceil(k * same_frac) stay visible with their value, then
+  ceil(k' * rnd_frac) of the rest are visible with a random value of the
+  window; the remaining targets are hidden (mask_in = 1; their true value
+  stays in the input, hidden only by the attention mask). Padding has
+  mask_in = 1, mask_out = 0.
+  """
+  mask_out = np.zeros(max_obs, np.float32)
+  mask_in = np.zeros(max_obs, np.float32)
+  mask_in[length:] = 1.0
+  targets = rng.permutation(length)[:int(length * msk_frac)]
+  mask_out[targets] = 1.0
+  num_same = int(np.ceil(len(targets) * same_frac))
+  rest = targets[num_same:]
+  num_random = int(np.ceil(len(rest) * rnd_frac))
+  random_positions, hidden = rest[:num_random], rest[num_random:]
+  mask_in[hidden] = 1.0
+  return mask_out, mask_in, random_positions
+
+
+def load_numpy(samples: Sequence, ids: Sequence | None = None, labels: Sequence | None = None,
+               batch_size: int = 1, shuffle: bool = False, sampling: bool = False,
+               max_obs: int = 100, msk_frac: float = 0.0, rnd_frac: float = 0.0,
+               same_frac: float = 0.0, repeat: int = 1, seed: int | None = None):
+  """tf.data batches for pretraining / fine-tuning from (L, 3) arrays.
+
+  Each element: {"input", "output", "times", "mask_in", "mask_out"} float32
+  [max_obs, 1], "length" int32, "id" string, "label" int32. Masks are drawn
+  once (seeded by `seed`) and cached, as the original (its masks were static
+  across epochs). `sampling=True` takes one window per curve at a random start.
+  """
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  rng = np.random.default_rng(seed)
+  ids = [str(i) for i in range(len(samples))] if ids is None else [str(i) for i in ids]
+  labels = [-1] * len(samples) if labels is None else list(labels)
+  columns = {k: [] for k in ("input", "output", "times", "mask_in", "mask_out", "length", "id",
+                             "label")}
+  for _ in range(repeat):
+    for lc, oid, label in zip(samples, ids, labels):
+      lc = check_light_curve(lc, "light curve {}".format(oid))
+      windows = make_windows(lc, max_obs)
+      if sampling and len(lc) > max_obs:
+        start = int(rng.integers(0, len(lc) - max_obs + 1))
+        windows = make_windows(lc[start:start + max_obs], max_obs)
+      for w in range(len(windows["length"])):
+        length = int(windows["length"][w])
+        truth = windows["input"][w, :, 0]
+        mask_out, mask_in, random_positions = mask_window(length, msk_frac, rnd_frac, same_frac,
+                                                          rng, max_obs)
+        model_input = truth.copy()
+        model_input[random_positions] = rng.permutation(truth[:length])[:len(random_positions)]
+        columns["input"].append(model_input[:, None])
+        columns["output"].append(truth[:, None])
+        columns["times"].append(windows["times"][w])
+        columns["mask_in"].append(mask_in[:, None])
+        columns["mask_out"].append(mask_out[:, None])
+        columns["length"].append(length)
+        columns["id"].append(oid)
+        columns["label"].append(int(label))
+  arrays = {k: np.asarray(v, dtype={"length": np.int32, "label": np.int32, "id": object}.get(
+      k, np.float32)) for k, v in columns.items()}
+  arrays["id"] = arrays["id"].astype(str)
+  dataset = tf.data.Dataset.from_tensor_slices(arrays)
+  if shuffle:
+    dataset = dataset.shuffle(len(arrays["length"]), seed=seed)
+  return dataset.batch(batch_size).cache()
+
+
+def pretraining_records(folder: str):
+  """(light curves (L, 3), ids, labels) of the original's record folder (SequenceExamples).
+
+  Records: context id (bytes), label, length; feature lists dim_0 (time),
+  dim_1 (magnitude), dim_2 (error), each one float list.
+  """
+  import glob  # pylint: disable=import-outside-toplevel
+  import os  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from tf_util import errors  # pylint: disable=import-outside-toplevel
+  files = sorted(glob.glob(os.path.join(folder, "**", "*.record"), recursive=True))
+  if not files:
+    raise errors.LightCurveFileError("No .record files under {}".format(folder), folder)
+  curves, ids, labels = [], [], []
+  for raw in tf.data.TFRecordDataset(files):
+    ex = tf.train.SequenceExample.FromString(raw.numpy())
+    context, lists = ex.context.feature, ex.feature_lists.feature_list
+    columns = [np.array(lists["dim_{}".format(d)].feature[0].float_list.value, np.float32)
+               for d in range(3)]
+    curves.append(np.stack(columns, axis=1))
+    ids.append(context["id"].bytes_list.value[0].decode())
+    labels.append(int(context["label"].int64_list.value[0]))
+  return curves, ids, labels
+
+
+def make_pretraining(input, batch_size: int = 1, shuffle: bool = False,  # pylint: disable=redefined-builtin
+                     sampling: bool = False, max_obs: int = 100, msk_frac: float = 0.0,
+                     rnd_frac: float = 0.0, same_frac: float = 0.0, repeat: int = 1,
+                     **numpy_args):
+  """The documented entry point: `input` is a record folder or a list of (L, 3) arrays
+  (then `ids`, `labels`, `seed` may be passed as keyword arguments)."""
+  if isinstance(input, str):
+    curves, ids, labels = pretraining_records(input)
+    # Records store float32 columns; times are used as stored (unsorted, as the original).
+    numpy_args.setdefault("ids", ids)
+    numpy_args.setdefault("labels", labels)
+    input = curves
+  return load_numpy(input, batch_size=batch_size, shuffle=shuffle, sampling=sampling,
+                    max_obs=max_obs, msk_frac=msk_frac, rnd_frac=rnd_frac, same_frac=same_frac,
+                    repeat=repeat, **numpy_args)

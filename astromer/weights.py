@@ -154,3 +154,23 @@ def read_weights(folder: str, num_layers: int) -> dict:
   if os.path.exists(os.path.join(folder, "weights.h5")):
     return read_keras2_h5(os.path.join(folder, "weights.h5"), num_layers)
   raise errors.CheckpointError("{} holds neither weights.index nor weights.h5".format(folder))
+
+
+def save_checkpoint(model, prefix: str) -> str:
+  """Writes the model's weights as a TF checkpoint with the ORIGINAL's keys
+  (`layer_with_weights-0/enc_layers/0/mha/wq/kernel`, ...), so the original
+  library and `read_checkpoint` both load it. Returns the prefix."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  root = tf.train.Checkpoint()
+  for key, variable in model_variables(model).items():
+    node = root
+    *path, leaf = key.split("/")
+    for part in path:
+      child = getattr(node, part, None)
+      if child is None:
+        child = tf.Module()  # a plain trackable node
+        setattr(node, part, child)
+      node = child
+    setattr(node, leaf, tf.Variable(np.asarray(variable), name=leaf))
+  root.write(prefix)
+  return prefix
