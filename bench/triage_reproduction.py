@@ -31,10 +31,25 @@ TARGET_AUC, TARGET_ACCURACY = 0.988, 0.96
 
 
 def member_summary(model_dir: str) -> dict:
+  """Steps (latest checkpoint), seed and training wall time of one member.
+
+  The wall time sums the runs of training.json; without it (runs of older
+  versions) it is the time from config.json to the last checkpoint.
+  """
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  latest = tf.train.latest_checkpoint(model_dir)
+  steps = int(latest.rsplit("-", 1)[1]) if latest else None
   path = os.path.join(model_dir, "training.json")
   runs = json.load(open(path))["runs"] if os.path.exists(path) else []
-  return {"steps": max((r["end_step"] for r in runs), default=None),
-          "wall_s": sum(r["wall_s"] for r in runs), "seed": runs[0]["seed"] if runs else None}
+  wall = sum(r["wall_s"] for r in runs)
+  if not runs and latest:
+    wall = (os.path.getmtime(latest + ".index")
+            - os.path.getmtime(os.path.join(model_dir, "config.json")))
+  seed = runs[0]["seed"] if runs else None
+  if seed is None:
+    digits = "".join(c for c in os.path.basename(model_dir) if c.isdigit())
+    seed = int(digits) if digits else None  # ensemble_train.sh: model_i has seed i
+  return {"steps": steps, "wall_s": wall, "seed": seed}
 
 
 def main():
