@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_records.py
 	$(PY) bench/bench_train.py
 	$(PY) bench/bench_astrowavenet.py
+	$(PY) bench/bench_astromer.py
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache

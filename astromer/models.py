@@ -120,6 +120,18 @@ class SingleBandEncoder:
           break
     return history
 
+  def export_onnx(self, path: str) -> str:
+    """Writes the encoder ({"input", "times", "mask_in"} -> embedding) as ONNX (extra `onnx`)."""
+    import keras  # pylint: disable=import-outside-toplevel
+    from tf_util import atomic_io  # pylint: disable=import-outside-toplevel
+    embedding = [t for t in self.model.outputs if t.shape[-1] == self.d_model][0]
+    encoder_only = keras.Model(self.model.inputs, embedding, name="astromer_encoder")
+    zeros = {k: np.zeros([1, self.maxlen, 1], np.float32) for k in ("input", "times", "mask_in")}
+    encoder_only(zeros)
+    with atomic_io.atomic_path(path) as tmp:
+      encoder_only.export(tmp, format="onnx", verbose=False)
+    return path
+
   def conf(self) -> dict:
     """conf.json of this architecture (the original's keys)."""
     return {"layers": self.num_layers, "head_dim": self.d_model, "heads": self.num_heads,
@@ -127,10 +139,14 @@ class SingleBandEncoder:
             "max_obs": self.maxlen, "use_leak": self.use_residuals}
 
   def _predict(self, windows: dict, batch_size: int) -> np.ndarray:
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    if getattr(self, "_embed", None) is None:  # one traced graph, not eager layer calls
+      self._embed = tf.function(lambda b: self.model(b, training=False)["embedding"],
+                                reduce_retracing=True)
     outputs = []
     for start in range(0, len(windows["length"]), batch_size):
       batch = {k: windows[k][start:start + batch_size] for k in ("input", "times", "mask_in")}
-      outputs.append(np.asarray(self.model(batch, training=False)["embedding"]))
+      outputs.append(self._embed(batch).numpy())
     return np.concatenate(outputs) if outputs else np.zeros([0, self.maxlen, self.d_model])
 
   def encode(self, dataset: Sequence, oids_list: Sequence | None = None, labels=None,

@@ -155,3 +155,17 @@ def test_make_pretraining_and_fit(macho, golden, fixtures, tmp_path):
   reloaded.load_weights(str(tmp_path))
   values = weights.read_checkpoint(str(tmp_path))
   assert set(values) == set(weights.read_checkpoint(str(fixtures / "weights" / "macho")))
+
+
+def test_onnx_export_matches_keras(macho, golden, tmp_path):
+  ort = pytest.importorskip("onnxruntime")
+  pytest.importorskip("tf2onnx")
+  arrays, _ = golden
+  path = macho.export_onnx(str(tmp_path / "astromer.onnx"))
+  session = ort.InferenceSession(path)
+  windows = {k: arrays["lc3_" + k] for k in ("input", "times", "mask_in")}
+  onnx_out = session.run(None, {i.name: windows[i.name] for i in session.get_inputs()})[0]
+  keras_out = np.asarray(macho.model(windows)["embedding"])
+  assert onnx_out.shape == keras_out.shape == (2, 200, 256)
+  # float32 sin/cos of angles up to ~1500 rad differ between runtimes by ~4e-5.
+  np.testing.assert_allclose(onnx_out, keras_out, atol=5e-4)
