@@ -85,9 +85,12 @@ def checkpoint_prefix(path: str) -> str:
     prefix = tf.train.latest_checkpoint(path)
     if prefix is None:
       # A `checkpoint` index written on another machine may hold absolute paths.
+      def step(prefix):
+        m = re.search(r"(\d+)$", prefix)
+        return int(m.group(1)) if m else -1
       candidates = sorted(
           (p[:-len(".index")] for p in tf.io.gfile.glob(os.path.join(path, "*.index"))),
-          key=lambda p: int(re.search(r"(\d+)$", p).group(1)) if re.search(r"(\d+)$", p) else -1)
+          key=step)
       prefix = candidates[-1] if candidates else None
     if prefix is None:
       raise errors.CheckpointError("No checkpoint (*.index) in directory {}".format(path))

@@ -161,12 +161,13 @@ def export_members(members, output: str, fmt: str = "keras") -> dict:
       with zipfile.ZipFile(tmp, "a") as archive:
         archive.writestr(MODEL_CARD, card_text)
   elif fmt == "saved_model":
+    # Checked before the export, which is the costly part.
+    if os.path.exists(output):
+      raise ValueError("--output {} already exists".format(output))
     tmp = output.rstrip("/") + ".tmp-{}".format(os.getpid())
     model.export(tmp, format="tf_saved_model", verbose=False)
     with open(os.path.join(tmp, MODEL_CARD), "w") as f:
       f.write(card_text)
-    if os.path.exists(output):
-      raise ValueError("--output {} already exists".format(output))
     os.replace(tmp, output)
   else:
     try:

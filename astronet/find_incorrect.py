@@ -50,7 +50,7 @@ def positive_labels(records) -> set[str]:
   # pylint: disable=import-outside-toplevel
   from astronet.astro_model import configurations
   from astronet.ops import prediction
-  kepler = prediction.record_keys(records.filenames) == prediction.KEPLER_KEYS
+  kepler = records.keys == prediction.KEPLER_KEYS
   label_map = configurations.KEPLER_LABEL_MAP if kepler else configurations.TESS_LABEL_MAP
   return {label for label, value in label_map.items() if value == 1}
 

@@ -76,6 +76,7 @@ class Records:
     sub_ids: int64 [n] sector (TESS) or planet number (Kepler).
     labels: str [n] label strings (Disposition / av_training_set), "" if absent.
     views: {feature name: float32 [n, length]}.
+    keys: TESS_KEYS or KEPLER_KEYS, the id / sub-id / label features read.
   """
   filenames: list[str]
   file_index: np.ndarray
@@ -84,6 +85,7 @@ class Records:
   sub_ids: np.ndarray
   labels: np.ndarray
   views: dict[str, np.ndarray]
+  keys: tuple[str, str, str] = TESS_KEYS
 
   def __len__(self) -> int:
     return len(self.ids)
@@ -95,7 +97,7 @@ class Records:
   def subset(self, mask: np.ndarray) -> "Records":
     return Records(self.filenames, self.file_index[mask], self.record_index[mask],
                    self.ids[mask], self.sub_ids[mask], self.labels[mask],
-                   {k: v[mask] for k, v in self.views.items()})
+                   {k: v[mask] for k, v in self.views.items()}, self.keys)
 
 
 def read_records(filenames: Sequence[str], feature_lengths: Mapping[str, int],
@@ -106,7 +108,8 @@ def read_records(filenames: Sequence[str], feature_lengths: Mapping[str, int],
     RecordFormatError: No records, a file is unreadable, or a record lacks a
       view or the id feature, or a view has another length than expected.
   """
-  id_feature, sub_feature, label_feature = record_keys(filenames)
+  keys = record_keys(filenames)
+  id_feature, sub_feature, label_feature = keys
   spec = {name: tf.io.FixedLenFeature([length], tf.float32)
           for name, length in feature_lengths.items()}
   spec[id_feature] = tf.io.FixedLenFeature([], tf.int64)
@@ -125,22 +128,19 @@ def read_records(filenames: Sequence[str], feature_lengths: Mapping[str, int],
               e.message.splitlines()[0])) from None
     count = sum(len(b[id_feature]) for b in batches)
     parts.append((file_number, count, batches))
-  def column(name, empty_dtype):
+  def column(name, empty):
     arrays = [b[name] for _, _, batches in parts for b in batches]
-    return np.concatenate(arrays) if arrays else np.zeros([0], empty_dtype)
-  views = {}
-  for name, length in feature_lengths.items():
-    arrays = [b[name] for _, _, batches in parts for b in batches]
-    views[name] = (np.concatenate(arrays) if arrays
-                   else np.zeros([0, length], np.float32))
-  labels = np.array([s.decode("latin-1") for s in column(label_feature, object)],
+    return np.concatenate(arrays) if arrays else empty
+  views = {name: column(name, np.zeros([0, length], np.float32))
+           for name, length in feature_lengths.items()}
+  labels = np.array([s.decode("latin-1") for s in column(label_feature, np.zeros(0, object))],
                     dtype=object)
   return Records(
       filenames=list(filenames),
       file_index=np.concatenate([np.full(c, f, int) for f, c, _ in parts] or [np.zeros(0, int)]),
       record_index=np.concatenate([np.arange(c) for _, c, _ in parts] or [np.zeros(0, int)]),
-      ids=column(id_feature, np.int64), sub_ids=column(sub_feature, np.int64),
-      labels=labels, views=views)
+      ids=column(id_feature, np.zeros(0, np.int64)),
+      sub_ids=column(sub_feature, np.zeros(0, np.int64)), labels=labels, views=views, keys=keys)
 
 
 @dataclasses.dataclass
@@ -161,11 +161,9 @@ class Member:
   def outputs(self, views: Mapping[str, np.ndarray], batch_size: int = 256) -> np.ndarray:
     """float32 [n, output size] raw model outputs (logits, or probabilities)."""
     n = len(next(iter(views.values())))
-    model = self.model
     if n == 0:
-      return np.zeros([0, int(model.outputs[0].shape[-1])], np.float32)
-    predict = tf.function(lambda batch: tf.cast(model(batch, training=False), tf.float32),
-                          reduce_retracing=True)
+      return np.zeros([0, int(self.model.outputs[0].shape[-1])], np.float32)
+    predict = training.predict_function(self.model)
     dataset = tf.data.Dataset.from_tensor_slices(
         {name: views[name] for name in self.feature_lengths}).batch(batch_size)
     return np.concatenate([predict(batch).numpy() for batch in dataset])

@@ -413,12 +413,19 @@ def load_model(model_dir: str, expected_model: str | None = None):
 _PREDICT_FUNCTIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
+def predict_function(model: keras.Model):
+  """The model's inference call (float32 outputs) as a tf.function traced once per model."""
+  predict = _PREDICT_FUNCTIONS.get(model)
+  if predict is None:
+    predict = tf.function(lambda f: tf.cast(model(f, training=False), tf.float32),
+                          reduce_retracing=True)
+    _PREDICT_FUNCTIONS[model] = predict
+  return predict
+
+
 def predict_logits(model: keras.Model, dataset: tf.data.Dataset):
   """(labels or None, logits [n]) over a dataset of (features, labels) or features."""
-  predict = _PREDICT_FUNCTIONS.get(model)
-  if predict is None:  # One traced function per model, not per call.
-    predict = tf.function(lambda f: model(f, training=False), reduce_retracing=True)
-    _PREDICT_FUNCTIONS[model] = predict
+  predict = predict_function(model)
   all_labels, all_logits = [], []
   for batch in dataset:
     features, labels = batch if isinstance(batch, tuple) else (batch, None)

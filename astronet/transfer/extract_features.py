@@ -53,8 +53,8 @@ def extract(model_path: str, file_pattern: str, batch_size: int = 256,
         model_path))
   records = prediction.read_records(dataset_ops.expand_file_pattern(file_pattern),
                                     member.feature_lengths)
-  extractor = prediction.Member(model_path, feature_model(member.model, layer), member.feature_lengths,
-                                outputs_probability=True)
+  extractor = prediction.Member(model_path, feature_model(member.model, layer),
+                                member.feature_lengths)
   features = extractor.outputs(records.views, batch_size)
   return {"features": features, "ids": records.ids, "sub_ids": records.sub_ids,
           "labels": records.labels.astype(str),
