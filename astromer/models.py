@@ -56,7 +56,16 @@ class SingleBandEncoder:
       CheckpointError: Unknown or unavailable name, or weights that do not fit.
     """
     from astromer import utils  # pylint: disable=import-outside-toplevel
-    folder = utils.pretrained_folder(name, download)
+    return cls.from_folder(utils.pretrained_folder(name, download))
+
+  @classmethod
+  def from_folder(cls, folder: str) -> "SingleBandEncoder":
+    """The encoder described by folder/conf.json with the weights beside it (a `fit`
+    project_path, an unpacked weights zip, or the original's weights folder).
+
+    Raises:
+      CheckpointError: No conf.json / weights there, or weights that do not fit.
+    """
     conf = weights_lib.read_conf(folder)
     model = cls(num_layers=conf["num_layers"], d_model=conf["d_model"],
                 num_heads=conf["num_heads"], dff=conf["dff"], dropout=conf["dropout"],
