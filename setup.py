@@ -19,7 +19,8 @@ setup(
     # The ASTROMER 'macho' weights (2.6 MB) ship with the package: from_pretraining
     # works offline.
     package_data={"astromer": ["pretrained/macho/conf.json", "pretrained/macho/weights.index",
-                               "pretrained/macho/weights.data-00000-of-00001"]},
+                               "pretrained/macho/weights.data-00000-of-00001"],
+                  "flare_transformer": ["config.yaml"]},
     install_requires=[
         "tensorflow>=2.16",
         "tensorflow-datasets",
@@ -32,6 +33,7 @@ setup(
         "matplotlib",
         "absl-py",
         "tensorboard",
+        "pyyaml",
     ],
     extras_require={
         "test": ["pytest", "pytest-xdist"],

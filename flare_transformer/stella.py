@@ -38,10 +38,11 @@ PAPER_SEEDS = (4, 5, 18, 28, 29, 38, 50, 77, 78, 80)
 _WEIGHTED_LAYERS = ("conv1d", "conv1d_1", "dense", "dense_1")
 
 
-def build_stella_cnn(window: int = WINDOW, dropout: float = 0.1):
-  """stella's CNN as a Keras 3 functional model: [batch, window, 1] -> probability [batch, 1]."""
+def build_stella_cnn(window: int = WINDOW, dropout: float = 0.1, channels: int = 1):
+  """stella's CNN as a Keras 3 functional model: [batch, window, channels] -> probability
+  [batch, 1] (stella: channels 1, normalised flux; the flare CNN baseline: 3 features)."""
   import keras  # pylint: disable=import-outside-toplevel
-  inputs = keras.Input((window, 1), name="flux")
+  inputs = keras.Input((window, channels), name="flux")
   x = keras.layers.Conv1D(16, 7, padding="same", activation="relu", name="conv1d")(inputs)
   x = keras.layers.MaxPooling1D(2, name="max_pooling1d")(x)
   x = keras.layers.Dropout(dropout, name="dropout")(x)

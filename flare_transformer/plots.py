@@ -1,0 +1,123 @@
+"""Figures of a flare-transformer run: training history and attention maps."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from tf_util import atomic_io
+
+
+def _pyplot():
+  import matplotlib  # pylint: disable=import-outside-toplevel
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+  return plt
+
+
+def _save(fig, path: str) -> None:
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  with atomic_io.atomic_path(path) as tmp:
+    fig.savefig(tmp, dpi=90)
+  _pyplot().close(fig)
+
+
+def training_history(history: list[dict], path: str) -> None:
+  """Loss, accuracy, validation precision / recall and validation F1 per epoch."""
+  plt = _pyplot()
+  epochs = [h["epoch"] for h in history]
+  fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+  panels = ((axes[0, 0], "loss", ("loss", "val_loss")),
+            (axes[0, 1], "accuracy", ("accuracy", "val_accuracy")),
+            (axes[1, 0], "validation precision / recall", ("val_precision", "val_recall")),
+            (axes[1, 1], "validation F1", ("val_f1",)))
+  for ax, title, keys in panels:
+    for key in keys:
+      ax.plot(epochs, [h.get(key) for h in history], marker="o", ms=3, label=key)
+    ax.set_title(title)
+    ax.set_xlabel("epoch")
+    ax.legend()
+  fig.tight_layout()
+  _save(fig, path)
+
+
+def attention_rollout(attention: list[np.ndarray]) -> np.ndarray:
+  """Abnar & Zuidema rollout of per-layer [heads, T, T] weights: head-mean, plus identity
+  for the residual, row-normalised, multiplied through the layers -> [T, T]."""
+  rollout = None
+  for weights in attention:
+    a = weights.mean(axis=0)
+    a = a + np.eye(a.shape[0])
+    a = a / a.sum(axis=-1, keepdims=True)
+    rollout = a if rollout is None else a @ rollout
+  return rollout
+
+
+def attention_maps(model, split: dict, out_dir: str, num_samples: int = 4,
+                   seed: int = 0) -> list[str]:
+  """For flare and non-flare windows of `split`: sample_<i>_lightcurve.png,
+  sample_<i>_layer_<j>_attention.png (one panel per head) and
+  sample_<i>_attention_rollout.png. Returns the written paths."""
+  from flare_transformer import model as model_lib  # pylint: disable=import-outside-toplevel
+  plt = _pyplot()
+  rng = np.random.default_rng(seed)
+  positives = np.nonzero(split["y"] == 1)[0]
+  negatives = np.nonzero(split["y"] == 0)[0]
+  half = num_samples // 2
+  chosen = np.concatenate([rng.permutation(positives)[:half],
+                           rng.permutation(negatives)[:num_samples - min(half, len(positives))]])
+  if not chosen.size:
+    return []
+  outputs = model_lib.attention_model(model)(split["x"][chosen], training=False)
+  layers = sorted(k for k in outputs if k.startswith("attention_"))
+  written = []
+  for i, row in enumerate(chosen):
+    flux = split["x"][row, :, 0]
+    probability = float(np.asarray(outputs["probability"])[i, 0])
+    fig, ax = plt.subplots(figsize=(8, 3))
+    ax.plot(flux, "k.-", ms=3)
+    flagged = np.nonzero(split["x"][row, :, 2] > 0)[0]
+    ax.plot(flagged, flux[flagged], "rx", label="QUALITY != 0")
+    ax.set_xlabel("cadence in window")
+    ax.set_ylabel("normalised flux (sigma)")
+    ax.set_title("TIC {} start {}: label {}{}, p(flare) = {:.3f}".format(
+        int(split["tic"][row]), int(split["start"][row]), int(split["y"][row]),
+        " (injected)" if split["synthetic"][row] else "", probability))
+    path = os.path.join(out_dir, "sample_{}_lightcurve.png".format(i))
+    _save(fig, path)
+    written.append(path)
+    per_layer = []
+    for j, key in enumerate(layers):
+      weights = np.asarray(outputs[key])[i]
+      per_layer.append(weights)
+      heads = weights.shape[0]
+      cols = min(4, heads)
+      rows = int(np.ceil(heads / cols))
+      fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 3 * rows), squeeze=False)
+      for h in range(rows * cols):
+        ax = axes[h // cols, h % cols]
+        if h < heads:
+          ax.imshow(weights[h], cmap="viridis", aspect="auto")
+          ax.set_title("head {}".format(h), fontsize=9)
+          ax.set_xlabel("key cadence", fontsize=8)
+          ax.set_ylabel("query cadence", fontsize=8)
+        else:
+          ax.axis("off")
+      fig.suptitle("sample {} layer {} attention".format(i, j))
+      fig.tight_layout()
+      path = os.path.join(out_dir, "sample_{}_layer_{}_attention.png".format(i, j))
+      _save(fig, path)
+      written.append(path)
+    rollout = attention_rollout(per_layer)
+    fig, axes = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    axes[0].plot(flux, "k.-", ms=3)
+    axes[0].set_ylabel("normalised flux")
+    axes[1].plot(rollout.mean(axis=0), "b-")
+    axes[1].set_ylabel("rollout attention received")
+    axes[1].set_xlabel("cadence in window")
+    axes[0].set_title("sample {}: attention rollout over {} layers".format(i, len(layers)))
+    path = os.path.join(out_dir, "sample_{}_attention_rollout.png".format(i))
+    _save(fig, path)
+    written.append(path)
+  return written
