@@ -77,7 +77,8 @@ def main(argv):
                           FLAGS.train_files, FLAGS.config_overrides)
     trainer = training.Trainer(FLAGS.model, config, FLAGS.model_dir,
                                distribution=FLAGS.distribution,
-                               mixed_precision=FLAGS.mixed_precision)
+                               mixed_precision=FLAGS.mixed_precision,
+                               jit_compile=FLAGS.jit_compile)
     if FLAGS.warm_start_from:
       trainer.warm_start(FLAGS.warm_start_from, FLAGS.restore_optimizer)
     elif FLAGS.restore_optimizer:

@@ -128,7 +128,8 @@ def main(argv):
                                          FLAGS.config_overrides)
     trainer = WaveNetTrainer(config, FLAGS.model_dir, max_length=FLAGS.max_length,
                              distribution=FLAGS.distribution,
-                             mixed_precision=FLAGS.mixed_precision)
+                             mixed_precision=FLAGS.mixed_precision,
+                               jit_compile=FLAGS.jit_compile)
     if FLAGS.warm_start_from:
       trainer.warm_start(FLAGS.warm_start_from)
     result = trainer.train(FLAGS.train_files, FLAGS.train_steps, FLAGS.eval_files,

@@ -153,7 +153,7 @@ class Trainer:
 
   def __init__(self, model_name: str, config: Mapping, model_dir: str,
                keep_checkpoint_max: int = 5, distribution: str | None = None,
-               mixed_precision: bool = False):
+               mixed_precision: bool = False, jit_compile: bool = False):
     """Builds (or resumes) the model of `config` in `model_dir`.
 
     Args:
@@ -162,6 +162,7 @@ class Trainer:
         CPU) or "one_device".
       mixed_precision: Compute in float16 with float32 weights and a float32
         output layer (Keras "mixed_float16"), with dynamic loss scaling.
+      jit_compile: Compile each replica's train step with XLA.
     """
     self.model_name = model_name
     self.config = config
@@ -169,6 +170,7 @@ class Trainer:
     prepare_model_dir(model_dir, model_name, config)
     self.strategy = make_strategy(distribution)
     self.mixed_precision = mixed_precision
+    self.jit_compile = jit_compile
     if mixed_precision:
       keras.mixed_precision.set_global_policy("mixed_float16")
     try:
@@ -287,6 +289,9 @@ class Trainer:
         self.optimizer.apply_gradients(zip(grads, variables))
         self.step.assign_add(1)
         return loss
+
+      if self.jit_compile:
+        replica_step = tf.function(replica_step, jit_compile=True)
 
       @tf.function(reduce_retracing=True)
       def step(batch):

@@ -97,7 +97,7 @@ def run(base_model: str, train_files: str, eval_files: str | None, model_dir: st
         batch_size: int | None = None, eval_every_steps: int = 1000,
         shuffle_buffer_size: int = 15000, seed: int | None = None,
         verbose: bool = True, distribution: str | None = None,
-        mixed_precision: bool = False) -> dict:
+        mixed_precision: bool = False, jit_compile: bool = False) -> dict:
   """Fine-tunes; returns the transfer report (also written to model_dir/transfer.json)."""
   # pylint: disable=import-outside-toplevel
   from astronet.astro_model import configurations
@@ -124,7 +124,7 @@ def run(base_model: str, train_files: str, eval_files: str | None, model_dir: st
           files, label_feature, unknown, sorted(label_map)))
   config["inputs"]["label_feature"] = label_feature
   trainer = training.Trainer(model_name, config, model_dir, distribution=distribution,
-                             mixed_precision=mixed_precision)
+                             mixed_precision=mixed_precision, jit_compile=jit_compile)
   report_path = os.path.join(model_dir, "transfer.json")
   if trainer.manager.latest_checkpoint is None:
     weights = transfer_model.transfer_weights(trainer.model, base_weights)
@@ -199,7 +199,7 @@ def main(argv):
                  FLAGS.unfreeze_schedule, FLAGS.learning_rate, FLAGS.unfreeze_learning_rate,
                  FLAGS.batch_size, FLAGS.eval_every_steps, FLAGS.shuffle_buffer_size,
                  FLAGS.seed, distribution=FLAGS.distribution,
-                 mixed_precision=FLAGS.mixed_precision)
+                 mixed_precision=FLAGS.mixed_precision, jit_compile=FLAGS.jit_compile)
   except (errors.AstronetError, ValueError) as e:
     logging.error("%s", e)
     return 2

@@ -27,8 +27,10 @@ def define_model_flags(default_pattern: str) -> None:
 
 
 def define_device_flags() -> None:
-  """--distribution and --mixed_precision (train.py, finetune.py, astrowavenet/trainer.py)."""
+  """--distribution, --mixed_precision and --jit_compile (train.py, finetune.py,
+  astrowavenet/trainer.py)."""
   flags.DEFINE_enum("distribution", None, ["mirrored", "one_device"],
                     "tf.distribute strategy: mirrored = every local GPU (one device on CPU).")
   flags.DEFINE_boolean("mixed_precision", False, "float16 compute with float32 weights "
                        "(mixed_float16) and loss scaling; for GPUs.")
+  flags.DEFINE_boolean("jit_compile", False, "Compile the train step with XLA.")
