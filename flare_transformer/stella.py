@@ -52,7 +52,7 @@ def build_stella_cnn(window: int = WINDOW, dropout: float = 0.1, channels: int =
   x = keras.layers.Flatten(name="flatten")(x)
   x = keras.layers.Dense(32, activation="relu", name="dense")(x)
   x = keras.layers.Dropout(dropout, name="dropout_2")(x)
-  outputs = keras.layers.Dense(1, activation="sigmoid", name="dense_1")(x)
+  outputs = keras.layers.Dense(1, activation="sigmoid", name="dense_1", dtype="float32")(x)
   return keras.Model(inputs, outputs, name="stella")
 
 

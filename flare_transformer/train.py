@@ -125,14 +125,22 @@ def _save_model(model, path: str) -> None:
   os.replace(tmp, path)
 
 
-def compile_model(model, training: dict) -> None:
+def compile_model(model, training: dict, jit_compile: bool = False) -> None:
   model.compile(optimizer=keras.optimizers.AdamW(training["learning_rate"],
                                                  weight_decay=training["weight_decay"]),
-                loss="binary_crossentropy", metrics=["accuracy"])
+                loss="binary_crossentropy", metrics=["accuracy"], jit_compile=jit_compile)
 
 
-def train(config: dict, run_dir: str | None = None, resume: bool = False, verbose: int = 1):
-  """Trains per `config`; returns (best model, history records, run_dir)."""
+def train(config: dict, run_dir: str | None = None, resume: bool = False, verbose: int = 1,
+          distribution: str | None = None, mixed_precision: bool = False,
+          jit_compile: bool = False):
+  """Trains per `config`; returns (best model, history records, run_dir).
+
+  distribution: None, "mirrored" or "one_device" (tf_util.distribute);
+  mixed_precision: float16 compute, float32 weights and output (GPUs);
+  jit_compile: XLA-compiled train step.
+  """
+  from tf_util import distribute  # pylint: disable=import-outside-toplevel
   import yaml  # pylint: disable=import-outside-toplevel
   training, output = config["training"], config["output"]
   keras.utils.set_random_seed(training["seed"])
@@ -150,16 +158,24 @@ def train(config: dict, run_dir: str | None = None, resume: bool = False, verbos
   state = {"best_f1": -1.0, "wait": 0, "history": []}
   initial_epoch = 0
   existing = _checkpoints(checkpoint_dir)
-  if resume and existing:
-    initial_epoch = max(existing)
-    model = keras.models.load_model(existing[initial_epoch])
-    with open(existing[initial_epoch][:-len(".keras")] + ".json") as f:
-      saved = json.load(f)
-    state = {k: saved[k] for k in ("best_f1", "wait", "history")}
-    logging.info("resumed %s at epoch %d", run_dir, initial_epoch)
-  else:
-    model = model_lib.build_model(config["model"])
-    compile_model(model, training)
+  strategy = distribute.make_strategy(distribution)
+  if mixed_precision:
+    keras.mixed_precision.set_global_policy("mixed_float16")
+  try:
+    with strategy.scope():
+      if resume and existing:
+        initial_epoch = max(existing)
+        model = keras.models.load_model(existing[initial_epoch])
+        with open(existing[initial_epoch][:-len(".keras")] + ".json") as f:
+          saved = json.load(f)
+        state = {k: saved[k] for k in ("best_f1", "wait", "history")}
+        logging.info("resumed %s at epoch %d", run_dir, initial_epoch)
+      else:
+        model = model_lib.build_model(config["model"])
+        compile_model(model, training, jit_compile)
+  finally:
+    if mixed_precision:
+      keras.mixed_precision.set_global_policy("float32")
   callback = EpochCheckpoint(windows["val"], checkpoint_dir, training["early_stopping_patience"],
                              state)
   start = time.time()
@@ -197,13 +213,19 @@ def define_flags() -> None:
   flags.DEFINE_string("config", config_lib.DEFAULT_PATH, "YAML configuration.")
   flags.DEFINE_string("resume", None, "A run directory to continue from its last checkpoint.")
   flags.DEFINE_string("run_dir", None, "Run directory (default results_dir/<timestamp>).")
+  flags.DEFINE_enum("distribution", None, ["mirrored", "one_device"], "tf.distribute strategy.")
+  flags.DEFINE_boolean("mixed_precision", False, "float16 compute, float32 weights (GPUs).")
+  flags.DEFINE_boolean("jit_compile", False, "XLA-compiled train step.")
 
 
 def main(argv):
   del argv
   config = config_lib.load_config(flags.FLAGS.config)
   run_dir = flags.FLAGS.resume or flags.FLAGS.run_dir
-  _, history, run_dir = train(config, run_dir, resume=bool(flags.FLAGS.resume))
+  _, history, run_dir = train(config, run_dir, resume=bool(flags.FLAGS.resume),
+                              distribution=flags.FLAGS.distribution,
+                              mixed_precision=flags.FLAGS.mixed_precision,
+                              jit_compile=flags.FLAGS.jit_compile)
   print("run {}: {} epochs, best val F1 {:.4f}".format(
       run_dir, len(history), max([h["val_f1"] for h in history] or [float("nan")])))
 

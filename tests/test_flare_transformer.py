@@ -227,3 +227,35 @@ def test_train_resume_predict_and_evaluate(tess, tmp_path):
       train.load_windows(config)["test"]["y"])
   assert 358108509 in results["events"]["transformer"]
   assert "held-out total" in evaluate.markdown(results)
+
+
+def test_mixed_precision_and_xla_steps():
+  import keras
+  from flare_transformer import train
+  # No dropout: XLA and the plain step draw different dropout masks.
+  config = config_lib.load_config(overrides={"model": {"d_model": 16, "num_heads": 2,
+                                                       "d_ff": 32, "dropout": 0.0}})
+  rng = np.random.default_rng(0)
+  split = {"x": rng.normal(size=(128, 100, 3)).astype(np.float32),
+           "y": (rng.random(128) < 0.3).astype(np.int32)}
+  weights = {}
+  for jit in (False, True):
+    keras.utils.set_random_seed(1)
+    model = model_lib.build_model(config["model"])
+    train.compile_model(model, config["training"], jit_compile=jit)
+    model.fit(train.make_dataset(split, 64, config["training"]["class_weights"]), epochs=1,
+              verbose=0)
+    weights[jit] = [np.asarray(w) for w in model.weights]
+  for plain, compiled in zip(*weights.values()):
+    np.testing.assert_allclose(compiled, plain, rtol=1e-3, atol=1e-5)
+  keras.mixed_precision.set_global_policy("mixed_float16")
+  try:
+    for architecture in ("transformer", "cnn"):
+      model = model_lib.build_model(dict(config["model"], architecture=architecture))
+      assert model.layers[1].compute_dtype == "float16"
+      assert model.layers[-1].compute_dtype == "float32"  # float32 probabilities and loss
+      train.compile_model(model, config["training"])
+      history = model.fit(split["x"], split["y"], batch_size=64, epochs=1, verbose=0)
+      assert np.isfinite(history.history["loss"][0])
+  finally:
+    keras.mixed_precision.set_global_policy("float32")

@@ -29,6 +29,7 @@ from astronet.ops import metrics
 from astronet.util import config_util
 from tf_util import atomic_io
 from tf_util import errors
+from tf_util.distribute import DISTRIBUTIONS, make_strategy  # noqa: F401  (re-exported)
 
 logger = logging.getLogger(__name__)
 
@@ -119,20 +120,6 @@ def loss_fn(labels, logits, label_smoothing: float = 0.0):
       tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
 
 
-DISTRIBUTIONS = ("mirrored", "one_device")
-
-
-def make_strategy(distribution: str | None) -> tf.distribute.Strategy:
-  """The tf.distribute strategy of --distribution (None: the default strategy)."""
-  if distribution is None:
-    return tf.distribute.get_strategy()
-  if distribution == "mirrored":
-    return tf.distribute.MirroredStrategy()
-  if distribution == "one_device":
-    gpus = tf.config.list_logical_devices("GPU")
-    return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
-  raise ValueError("Unknown --distribution {!r}; expected one of {}".format(
-      distribution, DISTRIBUTIONS))
 
 
 def prepare_model_dir(model_dir: str, model_name: str, config: Mapping) -> None:
