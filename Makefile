@@ -30,11 +30,7 @@ demo: $(STAMP)
 	$(PY) -m astronet.demo --output_dir=demo_output
 
 bench: $(STAMP)
-	$(PY) bench/bench_light_curve.py
-	$(PY) bench/bench_records.py
-	$(PY) bench/bench_train.py
-	$(PY) bench/bench_astrowavenet.py
-	$(PY) bench/bench_astromer.py
+	$(PY) bench/run_all.py
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache

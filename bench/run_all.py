@@ -1,0 +1,97 @@
+"""Runs every benchmark and writes bench/results/latest.json and latest.md (figure vs target).
+
+  python bench/run_all.py [--skip bench_records,...] [--only bench_flares]
+
+Each benchmark writes its own bench/results/<name>.json; this script runs them
+one after the other (a failing one is reported and the rest still run), then
+tabulates the figures next to the targets the issues set (CPU figures here;
+GPU figures when run on a machine with a GPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import subprocess
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import bench_util  # pylint: disable=g-import-not-at-top
+
+BENCHMARKS = ("bench_light_curve", "bench_records", "bench_train", "bench_astrowavenet",
+              "bench_astromer", "bench_flares")
+
+# (benchmark, key in its JSON, what it is, unit, target or None)
+FIGURES = (
+    ("bench_light_curve", "kepler90i_tces_per_s", "Kepler TCE read + spline + views, 1 core",
+     "TCEs/s", "≥ 5× the original (~1 s/TCE here)"),
+    ("bench_light_curve", "speedup_vs_index_walking_loop", "median_filter vs the original's loop",
+     "×", None),
+    ("bench_records", "kepler_tces_per_s_1_worker", "Kepler records, 1 worker", "TCEs/s",
+     "≥ 5× the original"),
+    ("bench_records", "tess_tces_per_s_2_workers", "TESS records, 2 workers", "TCEs/s", None),
+    ("bench_train", "train_examples_per_s", "Triage AstroCNNModel training", "examples/s", None),
+    ("bench_train", "batch_predict_tces_per_s", "batch_predict, 2-model ensemble", "TCEs/s",
+     None),
+    ("bench_astrowavenet", "train_windows_per_s", "AstroWaveNet training (1024 cadences)",
+     "windows/s", None),
+    ("bench_astromer", "encode_curves_per_s", "ASTROMER encode (200 obs)", "light curves/s",
+     "≥ 2× the original (not installable beside TF 2.16+)"),
+    ("bench_astromer", "pretrain_steps_per_s", "ASTROMER pretraining, batch 256", "steps/s",
+     None),
+    ("bench_flares", "transformer.train_windows_per_s", "flare transformer training",
+     "windows/s", None),
+    ("bench_flares", "transformer.inference_windows_per_s", "flare transformer inference",
+     "windows/s", None),
+    ("bench_flares", "cnn.train_windows_per_s", "flare CNN baseline training", "windows/s", None),
+)
+
+
+def _lookup(results: dict, key: str):
+  value = results
+  for part in key.split("."):
+    if not isinstance(value, dict) or part not in value:
+      return None
+    value = value[part]
+  return value
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__)
+  parser.add_argument("--only", default="", help="comma-separated benchmarks to run")
+  parser.add_argument("--skip", default="", help="comma-separated benchmarks not to run")
+  parser.add_argument("--no_run", action="store_true", help="only tabulate existing results")
+  args = parser.parse_args()
+  chosen = [b for b in BENCHMARKS if (not args.only or b in args.only.split(","))
+            and b not in args.skip.split(",")]
+  status = {}
+  for name in ([] if args.no_run else chosen):
+    start = time.time()
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / (name + ".py"))], cwd=ROOT,
+                          check=False)
+    status[name] = {"returncode": proc.returncode, "seconds": time.time() - start}
+    print("{}: exit {} in {:.0f} s".format(name, proc.returncode, status[name]["seconds"]))
+  latest = {"runs": status, "results": {}}
+  for name in BENCHMARKS:
+    path = bench_util.RESULTS_DIR / (name + ".json")
+    if path.exists():
+      latest["results"][name] = json.loads(path.read_text())
+  lines = ["| benchmark | figure | value | unit | target |", "|---|---|---|---|---|"]
+  for name, key, what, unit, target in FIGURES:
+    value = _lookup(latest["results"].get(name, {}), key)
+    lines.append("| {} | {} | {} | {} | {} |".format(
+        name, what, "-" if value is None else "{:.3g}".format(value), unit, target or ""))
+  bench_util.write_results(str(bench_util.RESULTS_DIR / "latest.json"), latest)
+  from tf_util import atomic_io  # pylint: disable=import-outside-toplevel
+  with atomic_io.atomic_open(str(bench_util.RESULTS_DIR / "latest.md")) as f:
+    f.write("\n".join(lines) + "\n")
+  print("\n".join(lines))
+  return 0 if all(s["returncode"] == 0 for s in status.values()) else 1
+
+
+if __name__ == "__main__":
+  sys.exit(main())
