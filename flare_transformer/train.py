@@ -53,7 +53,7 @@ def load_windows(config: dict) -> dict:
 
 
 def make_dataset(split: dict, batch_size: int, class_weights: dict | None = None,
-                 shuffle_seed: int | None = None, num_parallel: int = 4):
+                 shuffle_seed: int | None = None):
   """tf.data of (window, label[, sample weight]) batches, prefetched."""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   y = split["y"].astype(np.float32)[:, None]
@@ -64,7 +64,6 @@ def make_dataset(split: dict, batch_size: int, class_weights: dict | None = None
   ds = tf.data.Dataset.from_tensor_slices(parts)
   if shuffle_seed is not None:
     ds = ds.shuffle(len(y), seed=shuffle_seed, reshuffle_each_iteration=True)
-  del num_parallel  # windows are already in memory; nothing to map
   return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
@@ -182,7 +181,7 @@ def train(config: dict, run_dir: str | None = None, resume: bool = False, verbos
   if initial_epoch < training["num_epochs"] and state["wait"] < training[
       "early_stopping_patience"]:
     model.fit(make_dataset(windows["train"], training["batch_size"], training["class_weights"],
-                           training["seed"], config["data"]["num_workers"]),
+                           training["seed"]),
               epochs=training["num_epochs"], initial_epoch=initial_epoch, callbacks=[callback],
               verbose=verbose)
   train_seconds = time.time() - start
