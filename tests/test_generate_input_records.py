@@ -300,3 +300,45 @@ def test_kepler_catalog_errors_name_the_file_line(test_data, tmp_path):
   with pytest.raises(errors.CatalogError, match=r"non-positive tce_period or tce_duration:\n"
                      r"  line 5: .*tce_period=-210.6"):
     tce_table.read_kepler_tce_table(str(tmp_path / "bad.csv"))
+
+
+def test_star_with_several_tces_is_detrended_once(test_data, tmp_path, monkeypatch):
+  """The spline (~97% of a Kepler TCE) runs once per star, not once per TCE,
+  and the records are the same bytes as without the cache."""
+  from third_party.kepler_spline import kepler_spline
+  table = tce_table.read_kepler_tce_table(str(test_data / "kepler" / "kepler90_tces.csv"))
+  table = table[table["kepid"] == 11442793]
+  table = pd.concat([table, table.assign(tce_plnt_num=table["tce_plnt_num"] + 10)])
+  partitions = tce_table.split_into_shards(table, "train", 2)
+  calls = []
+  real_fit = kepler_spline.fit_kepler_spline
+
+  def counting_fit(*args, **kwargs):
+    calls.append(1)
+    return real_fit(*args, **kwargs)
+
+  monkeypatch.setattr(kepler_spline, "fit_kepler_spline", counting_fit)
+  config = records.RecordConfig("kepler", str(test_data / "kepler" / "fits"))
+  cached = gir.generate_records(partitions, config, str(tmp_path / "cached"))
+  assert sum(r.num_written for r in cached) == len(table) == 4
+  assert len(calls) == 1  # One star, two shards: the later shard reuses it.
+  calls.clear()
+  uncached = records.RecordConfig("kepler", str(test_data / "kepler" / "fits"),
+                                  cache_stars=False)
+  gir.generate_records(partitions, uncached, str(tmp_path / "uncached"))
+  assert len(calls) == 4
+  for partition in partitions:
+    assert ((tmp_path / "cached" / partition.name).read_bytes() ==
+            (tmp_path / "uncached" / partition.name).read_bytes())
+
+
+def test_cached_light_curve_is_read_only(test_data):
+  tce = {"kepid": 11442793}
+  time, flux = preprocess.read_and_process_tce(tce, preprocess.KEPLER,
+                                               str(test_data / "kepler" / "fits"))
+  with pytest.raises(ValueError, match="read-only"):
+    flux[0] = 0
+  again = preprocess.read_and_process_tce(tce, preprocess.KEPLER,
+                                          str(test_data / "kepler" / "fits"))
+  assert again[1] is flux
+  preprocess.clear_star_cache()

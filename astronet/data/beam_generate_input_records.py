@@ -7,8 +7,10 @@ Beam's pipeline options, e.g.:
     --input_tce_csv_file=tces.csv --tess_data_dir=tess/ --output_dir=out/ \
     --runner=DirectRunner
 
-TCEs are processed in parallel (`tce_views.try_process_tce_views`, the same
-code as the multiprocessing path), grouped by shard and each shard written once, in
+TCEs are grouped by light curve (star, and sector for TESS) over all shards,
+so each light curve is read and detrended once on one worker; the groups are
+processed in parallel (`tce_views.process_star_group`, the same code as the
+multiprocessing path), regrouped by shard and each shard written once, in
 catalog order, so the shards are byte-identical to generate_input_records'.
 Needs the optional extra: `pip install astronet-tf2[beam]`.
 """
@@ -38,11 +40,16 @@ def define_flags() -> None:
   flags.DEFINE_string("runner", "DirectRunner", "Beam runner.")
 
 
-def _process(item, config: records.RecordConfig):
-  shard, index, tce = item
-  views, failure = tce_views.try_process_tce_views(tce, config, shard)
-  serialized = None if views is None else records.serialize(tce, views)
-  return shard, (index, serialized, failure)
+def _process_star(keyed, config: records.RecordConfig):
+  """(light-curve key, [(shard, index, row)]) -> (shard, (index, record, failure))s."""
+  _, items = keyed
+  items = sorted(items, key=lambda item: (item[0], item[1]))
+  for (shard, index, tce), (views, failure) in zip(
+      items, tce_views.process_star_group(("", [t for _, _, t in items], config))):
+    if failure is not None:
+      failure.shard = shard
+    serialized = None if views is None else records.serialize(tce, views)
+    yield shard, (index, serialized, failure)
 
 
 def _write_shard(keyed, output_dir: str) -> records.ShardResult:
@@ -75,8 +82,10 @@ def build_pipeline(pipeline, partitions: Sequence[tce_table.Partition],
            for i, row in enumerate(records.tce_rows(p.table))]
   processed = (pipeline
                | "CreateTCEs" >> beam.Create(items)
-               | "Reshuffle" >> beam.Reshuffle()
-               | "ProcessTCEs" >> beam.Map(_process, config))
+               | "KeyByLightCurve" >> beam.Map(
+                   lambda item: (tce_views.light_curve_key(item[2], config), item))
+               | "GroupByLightCurve" >> beam.GroupByKey()
+               | "ProcessStars" >> beam.FlatMap(_process_star, config))
   # Every shard gets a key, so empty shards are written too.
   shards = pipeline | "CreateShards" >> beam.Create(
       [(p.name, None) for p in partitions])

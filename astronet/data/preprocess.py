@@ -10,11 +10,17 @@ Ports exoplanet-ml `astronet/data/preprocess.py` (Kepler) and Astronet-Triage
   to relative flux 10**(-(mag - median) / 2.5). No spline.
 
 Then both fold on (period, t0), sort, and bin the views of their `ViewConfig`s.
+
+A star with several TCEs is read and detrended once per process: the processed
+light curve of the last few stars is kept (`read_and_process_tce(...,
+use_cache=True)`, read-only arrays), since the spline is ~97% of a Kepler
+TCE's cost and does not depend on the TCE.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 
@@ -34,6 +40,8 @@ logger = logging.getLogger(__name__)
 # statsmodels.robust.scale.mad normalisation: MAD / Phi^-1(3/4).
 _NORMAL_MAD_SCALE = 0.6744897501960817
 _TESS_MAD_CLIP = 5.0
+# Processed light curves kept per process (Kepler: ~70k points x 16 bytes each).
+STAR_CACHE_SIZE = 8
 # Start (BTJD) of TESS sectors 2-5, used by Triage to keep only the latest
 # sector of a multi-sector light curve.
 TESS_SECTOR_START_BTJD = {
@@ -125,7 +133,8 @@ def read_light_curve(kepid, kepler_data_dir: str):
   return kepler_io.read_kepler_light_curve(file_names)
 
 
-def process_light_curve(all_time, all_flux, gap_width: float = 0.75):
+def process_light_curve(all_time, all_flux, gap_width: float = 0.75,
+                        spline_backend: str = "numpy"):
   """Removes low-frequency variability by dividing by the Kepler spline.
 
   Points where no spline could be fit are dropped. Flux is divided in place in
@@ -135,6 +144,8 @@ def process_light_curve(all_time, all_flux, gap_width: float = 0.75):
     all_time: List of time arrays (days).
     all_flux: List of flux arrays.
     gap_width: Split at gaps wider than this (days).
+    spline_backend: "numpy" (vectorised) or "pydl" (the original's fitter);
+      see `kepler_spline.kepler_spline`.
 
   Returns:
     time, flux: 1D arrays of the flattened light curve.
@@ -144,7 +155,7 @@ def process_light_curve(all_time, all_flux, gap_width: float = 0.75):
   """
   all_time, all_flux = util.split(all_time, all_flux, gap_width=gap_width)
   spline, metadata = kepler_spline.fit_kepler_spline(
-      all_time, all_flux, verbose=False)
+      all_time, all_flux, verbose=False, backend=spline_backend)
   for failure in metadata.failed_segments:
     logger.warning("Spline segment %d skipped at bkspace %.4g: %s",
                    failure.segment_index, failure.bkspace, failure.message)
@@ -230,9 +241,44 @@ def trim_to_sector(time: np.ndarray, flux: np.ndarray, sector: int,
   return time[keep], flux[keep]
 
 
+def _read_and_process_star(mission: Mission, data_dir: str, star_id, sector: int | None,
+                           injection: transit_model.TransitParams | None,
+                           spline_backend: str):
+  """The processed light curve of one star (Kepler) or TIC-sector file (TESS)."""
+  if mission.sector_column is None:
+    all_time, all_flux = read_light_curve(star_id, data_dir)
+    if injection is not None:
+      all_flux = [transit_model.inject_into_flux(t, f, injection)
+                  for t, f in zip(all_time, all_flux)]
+    return process_light_curve(all_time, all_flux, spline_backend=spline_backend)
+  filename = tess_light_curve_file(star_id, data_dir, sector)
+  time, mag = tess_io.read_tess_light_curve(filename)
+  if injection is not None:
+    mag = transit_model.inject_into_magnitude(time, mag, injection)
+  return process_tess_light_curve(time, mag, filename)
+
+
+@functools.lru_cache(maxsize=STAR_CACHE_SIZE)
+def _cached_star(mission: Mission, data_dir: str, star_id, sector: int | None,
+                 spline_backend: str):
+  time, flux = _read_and_process_star(mission, data_dir, star_id, sector, None,
+                                      spline_backend)
+  # Shared by every TCE of the star: make accidental in-place edits fail loudly.
+  time.flags.writeable = False
+  flux.flags.writeable = False
+  return time, flux
+
+
+def clear_star_cache() -> None:
+  """Forgets the processed light curves kept by `read_and_process_tce`."""
+  _cached_star.cache_clear()
+
+
 def read_and_process_tce(tce, mission: Mission, data_dir: str,
                          trim_multisector: bool = True,
-                         injection: transit_model.TransitParams | None = None):
+                         injection: transit_model.TransitParams | None = None,
+                         spline_backend: str = "numpy",
+                         use_cache: bool = True):
   """Reads and processes the light curve of one catalog row.
 
   Args:
@@ -243,22 +289,25 @@ def read_and_process_tce(tce, mission: Mission, data_dir: str,
     trim_multisector: TESS: keep only the TCE's sector of a multi-sector TIC.
     injection: Optional transit injected into the raw light curve (PDCSAP flux
       or KSP magnitudes), before detrending / clipping, as a real one would be.
+    spline_backend: Kepler spline fitter, "numpy" or "pydl".
+    use_cache: Reuse the processed light curve of a star seen recently in this
+      process (never for injections, which differ per row). The arrays
+      returned are then read-only.
 
   Returns:
     time, flux: processed 1D arrays.
   """
+  star_id = tce[mission.id_column]
+  sector = None if mission.sector_column is None else int(tce[mission.sector_column])
   if mission.sector_column is None:
-    all_time, all_flux = read_light_curve(tce[mission.id_column], data_dir)
-    if injection is not None:
-      all_flux = [transit_model.inject_into_flux(t, f, injection)
-                  for t, f in zip(all_time, all_flux)]
-    return process_light_curve(all_time, all_flux)
-  sector = int(tce[mission.sector_column])
-  filename = tess_light_curve_file(tce[mission.id_column], data_dir, sector)
-  time, mag = tess_io.read_tess_light_curve(filename)
-  if injection is not None:
-    mag = transit_model.inject_into_magnitude(time, mag, injection)
-  time, flux = process_tess_light_curve(time, mag, filename)
+    star_id = int(star_id)
+  if use_cache and injection is None:
+    time, flux = _cached_star(mission, data_dir, star_id, sector, spline_backend)
+  else:
+    time, flux = _read_and_process_star(mission, data_dir, star_id, sector, injection,
+                                        spline_backend)
+  if mission.sector_column is None:
+    return time, flux
   if trim_multisector and bool(tce.get("is_multi", False)) and sector > 1:
     time, flux = trim_to_sector(time, flux, sector, mission.describe(tce))
     if len(time) == 0:

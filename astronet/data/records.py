@@ -1,12 +1,13 @@
 """Turning catalog rows into `tf.train.Example`s and writing record shards.
 
 Shared by `generate_input_records` (multiprocessing), `inject_transits` and
-the Beam pipeline. The parallel unit is one TCE: worker processes run
-`tce_views.process_item` (numpy only) and the parent builds the Examples and
-writes each shard, in catalog order, as soon as its TCEs are done. So any
-number of workers is used whatever the shard count, workers never import
-TensorFlow (cheap under `spawn`), and the output does not depend on the
-number of workers.
+the Beam pipeline. The parallel unit is one star of one shard (the TCEs of a
+shard that share a light curve): worker processes run
+`tce_views.process_star_group` (numpy only), which reads and detrends that
+light curve once, and the parent builds the Examples and writes each shard, in
+catalog order, as soon as its TCEs are done. So any number of workers is used
+whatever the shard count, workers never import TensorFlow (cheap under
+`spawn`), and the output does not depend on the number of workers.
 
 A TCE that cannot be processed is skipped and reported as a `Failure`; the
 rest of the shard is written. Shards are written to a temporary file and
@@ -27,6 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from astronet.data import preprocess
 from astronet.data import tce_views
 # Re-exported: the TF-free half of the record pipeline.
 from astronet.data.tce_views import (  # pylint: disable=unused-import
@@ -141,47 +143,69 @@ def split_finished_shards(partitions, output_dir: str, overwrite: bool = False,
   return todo, finished
 
 
+def star_groups(rows: Sequence[Mapping], config: RecordConfig) -> list[list[int]]:
+  """Indices of `rows` grouped by light curve (star, and sector for TESS).
+
+  Groups come in order of first appearance; indices within a group ascend.
+  """
+  groups: dict = {}
+  for index, row in enumerate(rows):
+    groups.setdefault(tce_views.light_curve_key(row, config), []).append(index)
+  return list(groups.values())
+
+
 def run_shard_tasks(tasks: Sequence[ShardTask], num_worker_processes: int = 1,
                     start_method: str | None = None) -> list[ShardResult]:
   """Processes every TCE of `tasks` and writes each shard.
 
   Args:
     tasks: Shards to write.
-    num_worker_processes: Processes for the per-TCE work; 1 runs in-process.
+    num_worker_processes: Processes for the per-star work; 1 runs in-process.
     start_method: multiprocessing start method ("spawn", "fork",
       "forkserver"); the platform default if None.
 
   Returns:
     One ShardResult per task, in task order.
   """
-  items = [(os.path.basename(t.path), row, t.config) for t in tasks for row in t.rows]
-  num_tces = len(items)
-  num_processes = min(num_worker_processes, max(num_tces, 1))
+  # Light curves kept from an earlier run in this process may have changed on disk.
+  preprocess.clear_star_cache()
+  grouped = [star_groups(t.rows, t.config) for t in tasks]
+  items = [(os.path.basename(t.path), [t.rows[i] for i in group], t.config)
+           for t, groups in zip(tasks, grouped) for group in groups]
+  num_tces = sum(len(t.rows) for t in tasks)
+  num_processes = min(num_worker_processes, max(len(items), 1))
   if num_processes <= 1:
-    return _write_shards(tasks, map(tce_views.process_item, items), num_tces)
-  logger.info("Launching %d worker processes for %d TCEs in %d shards",
-              num_processes, num_tces, len(tasks))
+    return _write_shards(tasks, grouped, map(tce_views.process_star_group, items),
+                         num_tces)
+  logger.info("Launching %d worker processes for %d TCEs (%d light curves) in %d shards",
+              num_processes, num_tces, len(items), len(tasks))
   context = multiprocessing.get_context(start_method)
-  chunksize = max(1, min(16, num_tces // (4 * num_processes)))
+  chunksize = max(1, min(16, len(items) // (4 * num_processes)))
   with context.Pool(processes=num_processes) as pool:
-    # imap keeps catalog order, so shards come out as with one process.
-    return _write_shards(tasks, pool.imap(tce_views.process_item, items, chunksize),
+    # imap keeps the order of the items, so shards come out as with one process.
+    return _write_shards(tasks, grouped,
+                         pool.imap(tce_views.process_star_group, items, chunksize),
                          num_tces)
 
 
-def _write_shards(tasks, processed, num_tces) -> list[ShardResult]:
+def _write_shards(tasks, grouped, processed, num_tces) -> list[ShardResult]:
+  """Writes each task's shard from `processed` (one result list per star group)."""
   results, done = [], 0
-  for task in tasks:
+  for task, groups in zip(tasks, grouped):
     name = os.path.basename(task.path)
     failures = []
 
-    def examples(task=task, failures=failures):
+    def examples(task=task, groups=groups, failures=failures):
       nonlocal done
-      for tce in task.rows:
-        views, failure = next(processed)
-        done += 1
-        if not done % _PROGRESS_EVERY:
-          logger.info("Processed %d/%d TCEs", done, num_tces)
+      by_row = {}
+      for group in groups:
+        for index, result in zip(group, next(processed)):
+          by_row[index] = result
+          done += 1
+          if not done % _PROGRESS_EVERY:
+            logger.info("Processed %d/%d TCEs", done, num_tces)
+      for index, tce in enumerate(task.rows):  # Catalog order.
+        views, failure = by_row.pop(index)
         if failure is not None:
           failures.append(failure)
         else:

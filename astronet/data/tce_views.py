@@ -41,11 +41,17 @@ class RecordConfig:
       appears in several rows (see `preprocess.read_and_process_tce`).
     inject_transits: Inject the transit described by each row's injection
       columns (`injection_from_row`) before processing.
+    spline_backend: Kepler spline fitter: "numpy" (vectorised, default) or
+      "pydl" (the original's; for comparisons).
+    cache_stars: Process each star once per worker process and reuse it for
+      its other TCEs (`preprocess.read_and_process_tce(use_cache=...)`).
   """
   mission: str
   data_dir: str
   trim_multisector: bool = True
   inject_transits: bool = False
+  spline_backend: str = "numpy"
+  cache_stars: bool = True
 
   @property
   def mission_config(self) -> preprocess.Mission:
@@ -108,7 +114,9 @@ def process_tce_views(tce: Mapping, config: RecordConfig) -> dict[str, np.ndarra
   mission = config.mission_config
   injection = injection_from_row(tce) if config.inject_transits else None
   time, flux = preprocess.read_and_process_tce(tce, mission, config.data_dir,
-                                               config.trim_multisector, injection)
+                                               config.trim_multisector, injection,
+                                               spline_backend=config.spline_backend,
+                                               use_cache=config.cache_stars)
   return compute_views(time, flux, tce, mission)
 
 
@@ -139,7 +147,17 @@ def try_process_tce_views(tce: Mapping, config: RecordConfig, shard: str = ""
                          reason=reason, shard=shard, tce=mission.describe(tce))
 
 
-def process_item(item: tuple[str, dict, RecordConfig]):
-  """Worker entry point: (shard, row, config) -> (views or None, Failure or None)."""
-  shard, tce, config = item
-  return try_process_tce_views(tce, config, shard)
+def light_curve_key(tce: Mapping, config: RecordConfig) -> tuple:
+  """What identifies a row's light curve: (star id, TESS sector or None)."""
+  mission = config.mission_config
+  sector = tce.get(mission.sector_column) if mission.sector_column else None
+  return (str(tce.get(mission.id_column, "")), None if sector is None else str(sector))
+
+
+def process_star_group(item: tuple[str, list[dict], RecordConfig]) -> list:
+  """Worker entry point for the TCEs of one light curve: (shard, rows, config)
+  -> [(views or None, Failure or None) per row]. With `config.cache_stars`
+  the light curve is read and detrended once for all the rows (and kept for
+  a while, in case the star comes back in a later shard)."""
+  shard, rows, config = item
+  return [try_process_tce_views(tce, config, shard) for tce in rows]
