@@ -10,6 +10,8 @@
 # resumes every member from its last checkpoint and skips finished ones.
 # Extra train.py flags can be passed in TRAIN_FLAGS, e.g.
 #   TRAIN_FLAGS="--config_overrides={\"hparams\":{\"batch_size\":128}}"
+# TOGETHER=1 trains all members at once as one Keras model (train_ensemble.py;
+# same directories and seeds, one process: what to use on a GPU).
 set -euo pipefail
 
 if [ "$#" -ne 3 ]; then
@@ -29,6 +31,20 @@ if ! compgen -G "$tfrecord_dir/train*" > /dev/null; then
   exit 2
 fi
 mkdir -p "$dir"
+
+if [ "${TOGETHER:-0}" = 1 ]; then
+  # shellcheck disable=SC2086
+  exec "$python" "$here/train_ensemble.py" \
+    --model=AstroCNNModel \
+    --config_name=local_global \
+    --train_files="$tfrecord_dir/train*" \
+    --eval_files="$tfrecord_dir/val*" \
+    --model_dir="$dir" \
+    --train_steps="$steps" \
+    --num_models="$num_models" \
+    --seed_base="$seed_base" \
+    ${TRAIN_FLAGS:-}
+fi
 
 for i in $(seq 1 "$num_models"); do
   model_dir="$dir/model_$i"

@@ -336,13 +336,7 @@ class Trainer:
     return last_eval
 
   def _record_run(self, run: dict) -> None:
-    """Appends a training run to model_dir/training.json (provenance for model cards)."""
-    path = os.path.join(self.model_dir, TRAINING_LOG)
-    runs = []
-    if os.path.exists(path):
-      with open(path) as f:
-        runs = json.load(f).get("runs", [])
-    atomic_io.write_json(path, {"runs": runs + [run]})
+    append_run(self.model_dir, run)
 
   def evaluate(self, eval_files: str) -> dict:
     result = self.eval_metrics(eval_files)
@@ -359,6 +353,16 @@ class Trainer:
     with atomic_io.atomic_path(path) as tmp:
       self.model.save(tmp)
     return path
+
+
+def append_run(model_dir: str, run: dict) -> None:
+  """Appends a training run to model_dir/training.json (provenance for model cards)."""
+  path = os.path.join(model_dir, TRAINING_LOG)
+  runs = []
+  if os.path.exists(path):
+    with open(path) as f:
+      runs = json.load(f).get("runs", [])
+  atomic_io.write_json(path, {"runs": runs + [run]})
 
 
 def load_model(model_dir: str, expected_model: str | None = None):
