@@ -229,3 +229,15 @@ def test_masked_fitter_equals_fit_on_subset(kepler90_segments):
 def test_unknown_backend():
   with pytest.raises(ValueError, match="backend"):
     kepler_spline.kepler_spline(np.arange(10.0), np.ones(10), backend="scipy")
+
+
+def test_fast_median_is_numpy_median_bit_for_bit():
+  rng = np.random.RandomState(0)
+  for n in (1, 2, 3, 4, 11, 976, 977):
+    for dtype in (np.float32, np.float64):
+      values = (rng.standard_normal(n) * 1e3).astype(dtype)
+      expected = np.median(values)
+      actual = robust_mean._median(values)
+      assert actual == expected and np.asarray(actual).dtype == np.asarray(expected).dtype
+  # NaN input keeps numpy's behaviour (the fast path is skipped).
+  assert np.isnan(robust_mean.robust_mean(np.array([1.0, np.nan, 2.0, 3.0]), 3)[0])

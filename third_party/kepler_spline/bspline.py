@@ -100,30 +100,86 @@ def basis_values(knots: np.ndarray, x: np.ndarray, left: np.ndarray) -> np.ndarr
 # (r, d) of the band terms: basis r times basis r + d, d = 0..ORDER-1-r.
 _BAND_TERMS = tuple(np.array(v) for v in zip(*[(r, d) for r in range(ORDER)
                                                for d in range(ORDER - r)]))
+_PBTRF, _PBTRS = linalg.get_lapack_funcs(("pbtrf", "pbtrs"), dtype=np.float64)
 
 
 class Basis:
-  """Knot intervals and basis values of points x for one knot vector.
-
-  Kept between the outlier-clipping passes of one segment: the basis of a
-  subset of the points is the same rows (`subset`), so it is computed once.
-  """
+  """Knot intervals and basis values of points x for one knot vector."""
 
   def __init__(self, knots: np.ndarray, x: np.ndarray):
     self.knots = knots
     self.first = knot_intervals(knots, x) - (ORDER - 1)
     self.values = basis_values(knots, x, self.first + (ORDER - 1))
 
-  def subset(self, mask: np.ndarray) -> "Basis":
-    part = object.__new__(Basis)
-    part.knots, part.first, part.values = self.knots, self.first[mask], self.values[:, mask]
-    return part
+  @property
+  def num_coeffs(self) -> int:
+    return self.knots.size - ORDER
 
   def evaluate(self, coefficients: np.ndarray) -> np.ndarray:
     result = self.values[0] * coefficients[self.first]
     for r in range(1, ORDER):
       result += self.values[r] * coefficients[self.first + r]
     return result
+
+
+class NormalEquations:
+  """The least-squares system of a basis and values y, for any subset of points.
+
+  Every point's contributions to the banded normal matrix B^T B and to B^T y
+  are computed once; a fit to a subset (an outlier-clipping pass) zeroes the
+  others and sums. Adding exact zeros leaves the sums bit-identical to sums
+  over the subset alone.
+  """
+
+  def __init__(self, basis: Basis, y: np.ndarray):
+    self.basis = basis
+    size = basis.num_coeffs + ORDER  # pydl pads the band by ORDER columns.
+    r_index, d_index = _BAND_TERMS
+    # Rows 0..9: band products b_r * b_(r+d) into band[d, first + r];
+    # rows 10..13: b_r * y into rhs[first + r]. One bincount adds them all.
+    self.products = np.concatenate([basis.values[r_index] * basis.values[r_index + d_index],
+                                    basis.values * y])
+    offsets = np.concatenate([d_index * size + r_index, ORDER * size + np.arange(ORDER)])
+    self.columns = (basis.first + offsets[:, None]).ravel()
+    self.grid_size = (ORDER + 1) * size
+
+  def solve(self, mask: np.ndarray | None, bkspace: float) -> np.ndarray:
+    """Coefficients of the least-squares fit to the points of `mask` (all if None).
+
+    pydl weights every point by 1 / var(y); a uniform weight cancels out of
+    the solution and out of pydl's support test (diagonal <= 1e-10 *
+    sum(weights) / ncoeff), so unit weights give the same fit.
+
+    Raises:
+      BreakpointSpacingError: Some basis function has no data under it.
+      NotPositiveDefiniteError: The normal matrix is numerically singular.
+    """
+    weights = self.products if mask is None else self.products * mask
+    grid = np.bincount(self.columns, weights=weights.ravel(), minlength=self.grid_size)
+    grid = grid.reshape(ORDER + 1, -1)
+    num_coeffs = self.basis.num_coeffs
+    band = grid[:ORDER, :num_coeffs]
+    num_points = self.basis.first.size if mask is None else np.count_nonzero(mask)
+    unsupported = np.flatnonzero(band[0] <= 1.0e-10 * num_points / num_coeffs)
+    if unsupported.size or not np.all(np.isfinite(grid)):
+      if self.basis.knots.size <= 2 * ORDER:
+        # pydl gives up with its coefficients still zero (only 2 break points).
+        return np.zeros(num_coeffs)
+      raise BreakpointSpacingError(
+          "no data under basis function(s) {} of {} (break-point spacing {:.6g} "
+          "too small for these points)".format(unsupported.tolist(), num_coeffs, bkspace))
+    # LAPACK's banded Cholesky, as scipy's cholesky_banded / cho_solve_banded
+    # that pydl calls, without their per-call checks.
+    factor, info = _PBTRF(band, lower=1)
+    if info != 0:
+      raise NotPositiveDefiniteError(
+          "B-spline normal matrix ({} coefficients) is not positive definite (leading "
+          "minor {}); pydl failed here with 'could not broadcast input array'".format(
+              num_coeffs, info))
+    coefficients, info = _PBTRS(factor, grid[ORDER, :num_coeffs], lower=1)
+    if info != 0:
+      raise NotPositiveDefiniteError("LAPACK pbtrs failed (info {})".format(info))
+    return coefficients
 
 
 class CubicBSpline:
@@ -138,55 +194,6 @@ class CubicBSpline:
     return Basis(self.knots, np.asarray(x)).evaluate(self.coefficients)
 
 
-def solve(basis: Basis, y: np.ndarray, bkspace: float) -> np.ndarray:
-  """Least-squares coefficients of the spline of `basis` through values y.
-
-  Weights are uniform, 1 / var(y) (IDL's variance, n - 1) in y's dtype, as
-  pydl's iterfit uses when given no inverse variance.
-
-  Raises:
-    BreakpointSpacingError: Some basis function has no data under it.
-    NotPositiveDefiniteError: The normal matrix is numerically singular.
-  """
-  n = y.size
-  var = y.var() * (float(n) / float(n - 1))
-  if var == 0:
-    var = 1.0
-  invvar = np.ones(y.shape, dtype=y.dtype) / var
-  num_coeffs = basis.knots.size - ORDER
-  size = num_coeffs + ORDER  # pydl pads the band by ORDER columns.
-  weighted = basis.values * invvar
-  # Lower-band storage: band[d, c] = A[c + d, c] with A = B^T W B, and the
-  # right-hand side B^T W y, accumulated in one bincount: term k adds
-  # products[k] at column first + r into row `rows[k]` of a (ORDER + 1, size) grid.
-  r_index, d_index = _BAND_TERMS
-  products = np.concatenate([basis.values[r_index] * weighted[r_index + d_index],
-                             y * weighted])
-  offsets = np.concatenate([d_index * size + r_index, ORDER * size + np.arange(ORDER)])
-  columns = (basis.first + offsets[:, None]).ravel()
-  grid = np.bincount(columns, weights=products.ravel(), minlength=(ORDER + 1) * size)
-  grid = grid.reshape(ORDER + 1, size)
-  band, rhs = grid[:ORDER], grid[ORDER]
-
-  min_influence = 1.0e-10 * invvar.sum() / num_coeffs
-  unsupported = np.flatnonzero(band[0, :num_coeffs] <= min_influence)
-  if unsupported.size or not np.all(np.isfinite(band)):
-    if basis.knots.size <= 2 * ORDER:
-      # pydl gives up with its coefficients still zero (only 2 break points).
-      return np.zeros(num_coeffs)
-    raise BreakpointSpacingError(
-        "no data under basis function(s) {} of {} (break-point spacing {:.6g} "
-        "too small for these points)".format(unsupported.tolist(), num_coeffs, bkspace))
-  try:
-    factor = linalg.cholesky_banded(band[:, :num_coeffs], lower=True, check_finite=False)
-  except linalg.LinAlgError as e:
-    raise NotPositiveDefiniteError(
-        "B-spline normal matrix ({} coefficients) is not positive definite ({}); "
-        "pydl failed here with 'could not broadcast input array'".format(
-            num_coeffs, e)) from e
-  return linalg.cho_solve_banded((factor, True), rhs[:num_coeffs], check_finite=False)
-
-
 def fit(x: np.ndarray, y: np.ndarray, bkspace: float) -> CubicBSpline:
   """Least-squares cubic B-spline through (x, y), like pydl's `iterfit`.
 
@@ -199,28 +206,30 @@ def fit(x: np.ndarray, y: np.ndarray, bkspace: float) -> CubicBSpline:
     The fitted spline.
 
   Raises:
-    BreakpointSpacingError, NotPositiveDefiniteError: see `solve`.
+    BreakpointSpacingError, NotPositiveDefiniteError: see `NormalEquations.solve`.
   """
   x = np.asarray(x)
   knots = breakpoints(x, bkspace)
-  return CubicBSpline(knots, solve(Basis(knots, x), np.asarray(y), bkspace))
+  system = NormalEquations(Basis(knots, x), np.asarray(y))
+  return CubicBSpline(knots, system.solve(None, bkspace))
 
 
 class MaskedFitter:
   """Repeated fits to subsets of one segment (the outlier-clipping passes).
 
   `fit_and_evaluate(mask)` equals `fit(x[mask], y[mask], bkspace).value(x)`;
-  the basis at all of x is computed once per knot vector and reused, since
-  the knots change only when clipping removes the first or last point.
+  the basis and the normal-equation terms of all of x are computed once per
+  knot vector and reused, since the knots change only when clipping removes
+  the first or last point.
   """
 
   def __init__(self, x: np.ndarray, y: np.ndarray, bkspace: float):
     self.x, self.y, self.bkspace = np.asarray(x), np.asarray(y), bkspace
-    self._basis = None
+    self._system = None
 
   def fit_and_evaluate(self, mask: np.ndarray) -> np.ndarray:
     knots = breakpoints(self.x[mask], self.bkspace)
-    if self._basis is None or not np.array_equal(self._basis.knots, knots):
-      self._basis = Basis(knots, self.x)
-    coefficients = solve(self._basis.subset(mask), self.y[mask], self.bkspace)
-    return self._basis.evaluate(coefficients)
+    if self._system is None or not np.array_equal(self._system.basis.knots, knots):
+      self._system = NormalEquations(Basis(knots, self.x), self.y)
+    coefficients = self._system.solve(mask, self.bkspace)
+    return self._system.basis.evaluate(coefficients)
