@@ -99,6 +99,9 @@ def main():
                                               "bench_records.json"))
   args = parser.parse_args()
   with tempfile.TemporaryDirectory() as tmp:
+    # Warm-up (TensorFlow import and first record writes) outside the timings.
+    time_run(kepler_table().iloc[:1], records.RecordConfig("kepler", str(DATA / "kepler" / "fits")),
+             1, os.path.join(tmp, "warmup"), num_shards=1)
     results = {
         **bench("kepler", kepler_table(),
                 records.RecordConfig("kepler", str(DATA / "kepler" / "fits")), tmp),

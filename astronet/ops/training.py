@@ -29,6 +29,7 @@ from astronet.ops import metrics
 from astronet.util import config_util
 from tf_util import atomic_io
 from tf_util import errors
+from tf_util import distribute
 from tf_util.distribute import DISTRIBUTIONS, make_strategy  # noqa: F401  (re-exported)
 
 logger = logging.getLogger(__name__)
@@ -144,9 +145,10 @@ class Trainer:
     """Builds (or resumes) the model of `config` in `model_dir`.
 
     Args:
-      distribution: None (default device), "mirrored"
+      distribution: None or "none" (default device), "mirrored"
         (tf.distribute.MirroredStrategy over the local GPUs; one device on
-        CPU) or "one_device".
+        CPU), "one_device", or "multi_worker" (the workers of TF_CONFIG; the
+        chief writes model_dir, see tf_util.distribute).
       mixed_precision: Compute in float16 with float32 weights and a float32
         output layer (Keras "mixed_float16"), with dynamic loss scaling.
       jit_compile: Compile each replica's train step with XLA.
@@ -154,8 +156,12 @@ class Trainer:
     self.model_name = model_name
     self.config = config
     self.model_dir = model_dir
-    prepare_model_dir(model_dir, model_name, config)
     self.strategy = make_strategy(distribution)
+    self.is_chief = distribute.is_chief(self.strategy)
+    # Non-chief workers of a multi-worker run save into a scratch folder.
+    self.write_dir = distribute.write_dir(model_dir, self.strategy)
+    if self.is_chief:
+      prepare_model_dir(model_dir, model_name, config)
     self.mixed_precision = mixed_precision
     self.jit_compile = jit_compile
     if mixed_precision:
@@ -180,13 +186,14 @@ class Trainer:
     self.checkpoint = tf.train.Checkpoint(
         model=self.model, optimizer=getattr(self.optimizer, "inner_optimizer", self.optimizer),
         global_step=self.step)
-    self.manager = tf.train.CheckpointManager(self.checkpoint, model_dir,
+    self.manager = tf.train.CheckpointManager(self.checkpoint, self.write_dir,
                                               max_to_keep=keep_checkpoint_max)
     self._restore()
     self._label_smoothing = float(config["hparams"].get("label_smoothing", 0.0))
 
   def _restore(self):
-    latest = self.manager.latest_checkpoint
+    # Every worker resumes from the chief's checkpoints in model_dir.
+    latest = tf.train.latest_checkpoint(self.model_dir)
     if latest is None:
       return
     try:
@@ -214,7 +221,7 @@ class Trainer:
         for `restore_optimizer`.
     """
     from astronet import checkpoint_import  # pylint: disable=import-outside-toplevel
-    if self.manager.latest_checkpoint is not None:
+    if tf.train.latest_checkpoint(self.model_dir) is not None:
       logger.info("%s has a checkpoint; resuming it instead of warm-starting from %s",
                   self.model_dir, path)
       return False
@@ -299,7 +306,7 @@ class Trainer:
     # A resumed run gets a different shuffle/reversal stream.
     data_seed = None if seed is None else seed + start_step
     dataset = self.train_dataset(train_files, shuffle_buffer_size, data_seed)
-    writer = tf.summary.create_file_writer(os.path.join(self.model_dir, "train"))
+    writer = tf.summary.create_file_writer(os.path.join(self.write_dir, "train"))
     # A progress bar on a terminal; in a log file (ensemble_train.sh, CI) a
     # line every log_every_steps instead of one rewrite per step.
     interactive = verbose and sys.stdout.isatty()
@@ -321,10 +328,19 @@ class Trainer:
         tf.summary.scalar("loss", loss)
       if step % save_every_steps == 0 or step == train_steps:
         self.manager.save(checkpoint_number=step)
-      if eval_files and (step % eval_every_steps == 0 or step == train_steps):
+      if eval_files and self.is_chief and (step % eval_every_steps == 0 or
+                                           step == train_steps):
         last_eval = self.evaluate(eval_files)
         logger.info("step %d: %s", step, format_metrics(last_eval))
     writer.flush()
+    if not self.is_chief:
+      # This worker's copies of the checkpoints were only needed for saving.
+      tf.io.gfile.rmtree(self.write_dir)
+      try:
+        os.rmdir(os.path.dirname(self.write_dir))  # The last worker out removes .workers.
+      except OSError:
+        pass
+      return last_eval
     self.save_keras_model()
     logger.info("Trained %d steps in %.1f s", int(self.step.numpy()) - start_step,
                 time.time() - t_start)

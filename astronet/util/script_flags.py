@@ -29,8 +29,10 @@ def define_model_flags(default_pattern: str) -> None:
 def define_device_flags() -> None:
   """--distribution, --mixed_precision and --jit_compile (train.py, finetune.py,
   astrowavenet/trainer.py)."""
-  flags.DEFINE_enum("distribution", None, ["mirrored", "one_device"],
-                    "tf.distribute strategy: mirrored = every local GPU (one device on CPU).")
+  flags.DEFINE_enum("distribution", None, ["none", "mirrored", "one_device", "multi_worker"],
+                    "tf.distribute strategy: mirrored = every local GPU (one device on CPU); "
+                    "multi_worker = the machines of TF_CONFIG (run the same command on "
+                    "each, with its own TF_CONFIG task; worker 0 writes --model_dir).")
   flags.DEFINE_boolean("mixed_precision", False, "float16 compute with float32 weights "
                        "(mixed_float16) and loss scaling; for GPUs.")
   flags.DEFINE_boolean("jit_compile", False, "Compile the train step with XLA.")
