@@ -24,6 +24,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import time
 
 import keras
@@ -67,6 +68,55 @@ def make_dataset(split: dict, batch_size: int, class_weights: dict | None = None
   return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
+def predict_probabilities(model, windows: np.ndarray, batch_size: int = 256) -> np.ndarray:
+  """Flare probability [n] of windows [n, 100, 3], by direct calls of the model
+  (valid under every strategy; Keras 3's predict() fails under multi-worker)."""
+  out = [np.asarray(model(windows[i:i + batch_size], training=False), np.float32)[:, 0]
+         for i in range(0, len(windows), batch_size)]
+  return np.concatenate(out) if out else np.zeros([0], np.float32)
+
+
+def fit_custom_loop(model, strategy, dataset, epochs: int, initial_epoch: int,
+                    callback: keras.callbacks.Callback, verbose: int = 1) -> None:
+  """model.fit's job, as a tf.distribute training loop.
+
+  Keras 3's fit() does not run under MultiWorkerMirroredStrategy
+  (keras-team/keras#20585), so multi-worker training uses this loop: the same
+  weighted binary cross-entropy (mean over the global batch), the compiled
+  optimizer, and `callback.on_epoch_end` with the epoch's mean loss.
+  """
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  optimizer = model.optimizer
+  scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+
+  def replica_step(batch):
+    x, y = batch[0], batch[1]
+    with tf.GradientTape() as tape:
+      per_example = keras.losses.binary_crossentropy(y, model(x, training=True))
+      if len(batch) > 2:
+        per_example = per_example * batch[2]
+      loss = tf.nn.compute_average_loss(per_example)
+      scaled_loss = optimizer.scale_loss(loss) if scaled else loss
+    grads = tape.gradient(scaled_loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    return loss
+
+  @tf.function
+  def step(batch):
+    return strategy.reduce(tf.distribute.ReduceOp.SUM,
+                           strategy.run(replica_step, args=(batch,)), axis=None)
+
+  callback.set_model(model)
+  distributed = strategy.experimental_distribute_dataset(dataset)
+  for epoch in range(initial_epoch, epochs):
+    losses = [float(step(batch)) for batch in distributed]
+    if verbose:
+      logging.info("epoch %d/%d: loss %.4f", epoch + 1, epochs, float(np.mean(losses)))
+    callback.on_epoch_end(epoch, {"loss": float(np.mean(losses))})
+    if getattr(model, "stop_training", False):
+      break
+
+
 def _checkpoints(checkpoint_dir: str) -> dict[int, str]:
   found = {}
   for path in glob.glob(os.path.join(checkpoint_dir, "checkpoint_epoch_*.keras")):
@@ -87,7 +137,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
   def on_epoch_end(self, epoch, logs=None):
     logs = dict(logs or {})
-    probs = self.model.predict(self.val["x"], batch_size=256, verbose=0)[:, 0]
+    probs = predict_probabilities(self.model, self.val["x"])
     val_metrics = metrics.binary_metrics(self.val["y"], probs)
     record = {"epoch": epoch + 1, "loss": logs.get("loss"), "accuracy": logs.get("accuracy"),
               "val_loss": metrics.binary_cross_entropy(self.val["y"], probs),
@@ -135,12 +185,20 @@ def train(config: dict, run_dir: str | None = None, resume: bool = False, verbos
           jit_compile: bool = False):
   """Trains per `config`; returns (best model, history records, run_dir).
 
-  distribution: None, "mirrored" or "one_device" (tf_util.distribute);
+  distribution: None, "none", "mirrored", "one_device" or "multi_worker"
+    (tf_util.distribute; with multi_worker every worker runs this with the
+    same run_dir, and the chief writes it);
   mixed_precision: float16 compute, float32 weights and output (GPUs);
   jit_compile: XLA-compiled train step.
   """
   from tf_util import distribute  # pylint: disable=import-outside-toplevel
   import yaml  # pylint: disable=import-outside-toplevel
+  # First: a multi-worker strategy must exist before other TF ops run.
+  strategy = distribute.make_strategy(distribution)
+  chief = distribute.is_chief(strategy)
+  if distribution == "multi_worker" and run_dir is None:
+    raise config_lib.ConfigError("--distribution=multi_worker needs the same --run_dir "
+                                 "(or --resume) on every worker")
   training, output = config["training"], config["output"]
   keras.utils.set_random_seed(training["seed"])
   windows = load_windows(config)
@@ -150,6 +208,15 @@ def train(config: dict, run_dir: str | None = None, resume: bool = False, verbos
           split, config["data"]["fits_dir"]))
   if run_dir is None:
     run_dir = os.path.join(output["results_dir"], time.strftime("%Y%m%d-%H%M%S"))
+  shared_run_dir = run_dir
+  if not chief:
+    # The other workers take part in every save, into a scratch copy, and
+    # resume from the chief's checkpoints.
+    run_dir = distribute.write_dir(run_dir, strategy)
+    if resume and os.path.isdir(os.path.join(shared_run_dir, output["checkpoint_dir"])):
+      shutil.rmtree(run_dir, ignore_errors=True)
+      shutil.copytree(os.path.join(shared_run_dir, output["checkpoint_dir"]),
+                      os.path.join(run_dir, output["checkpoint_dir"]))
   checkpoint_dir = os.path.join(run_dir, output["checkpoint_dir"])
   os.makedirs(checkpoint_dir, exist_ok=True)
   with atomic_io.atomic_open(os.path.join(run_dir, "config.yaml")) as f:
@@ -157,7 +224,6 @@ def train(config: dict, run_dir: str | None = None, resume: bool = False, verbos
   state = {"best_f1": -1.0, "wait": 0, "history": []}
   initial_epoch = 0
   existing = _checkpoints(checkpoint_dir)
-  strategy = distribute.make_strategy(distribution)
   if mixed_precision:
     keras.mixed_precision.set_global_policy("mixed_float16")
   try:
@@ -180,11 +246,22 @@ def train(config: dict, run_dir: str | None = None, resume: bool = False, verbos
   start = time.time()
   if initial_epoch < training["num_epochs"] and state["wait"] < training[
       "early_stopping_patience"]:
-    model.fit(make_dataset(windows["train"], training["batch_size"], training["class_weights"],
-                           training["seed"]),
-              epochs=training["num_epochs"], initial_epoch=initial_epoch, callbacks=[callback],
-              verbose=verbose)
+    dataset = make_dataset(windows["train"], training["batch_size"],
+                           training["class_weights"], training["seed"])
+    if distribution == "multi_worker":
+      fit_custom_loop(model, strategy, dataset, training["num_epochs"], initial_epoch,
+                      callback, verbose)
+    else:
+      model.fit(dataset, epochs=training["num_epochs"], initial_epoch=initial_epoch,
+                callbacks=[callback], verbose=verbose)
   train_seconds = time.time() - start
+  if not chief:
+    shutil.rmtree(run_dir, ignore_errors=True)
+    try:
+      os.rmdir(os.path.dirname(run_dir))  # The last worker out removes .workers.
+    except OSError:
+      pass
+    return model, state["history"], shared_run_dir
   best = keras.models.load_model(os.path.join(checkpoint_dir, "best_model.keras"))
   summary = {"architecture": config["model"]["architecture"],
              "parameters": int(best.count_params()),
@@ -195,7 +272,7 @@ def train(config: dict, run_dir: str | None = None, resume: bool = False, verbos
                          for s, w in windows.items()}}
   for split in ("val", "test"):
     if len(windows[split]["y"]):
-      probs = best.predict(windows[split]["x"], batch_size=256, verbose=0)[:, 0]
+      probs = predict_probabilities(best, windows[split]["x"])
       summary[split + "_metrics"] = metrics.binary_metrics(windows[split]["y"], probs)
   summary["history"] = state["history"]
   atomic_io.write_json(os.path.join(run_dir, "config.json"), {"config": config, **summary})
@@ -212,7 +289,9 @@ def define_flags() -> None:
   flags.DEFINE_string("config", config_lib.DEFAULT_PATH, "YAML configuration.")
   flags.DEFINE_string("resume", None, "A run directory to continue from its last checkpoint.")
   flags.DEFINE_string("run_dir", None, "Run directory (default results_dir/<timestamp>).")
-  flags.DEFINE_enum("distribution", None, ["mirrored", "one_device"], "tf.distribute strategy.")
+  flags.DEFINE_enum("distribution", None, ["none", "mirrored", "one_device", "multi_worker"],
+                    "tf.distribute strategy; multi_worker: the workers of TF_CONFIG, each "
+                    "running this with the same --run_dir (worker 0 writes it).")
   flags.DEFINE_boolean("mixed_precision", False, "float16 compute, float32 weights (GPUs).")
   flags.DEFINE_boolean("jit_compile", False, "XLA-compiled train step.")
 

@@ -259,3 +259,74 @@ def test_mixed_precision_and_xla_steps():
       assert np.isfinite(history.history["loss"][0])
   finally:
     keras.mixed_precision.set_global_policy("float32")
+
+
+def test_multi_worker_training_with_two_local_workers(tess, tmp_path):
+  """Two `flare_transformer.train` processes on localhost (TF_CONFIG): both
+  finish, and only worker 0 writes the run directory."""
+  import socket
+  import subprocess
+  import sys
+  import yaml
+  from tests.conftest import ROOT
+  fits_dir = tmp_path / "fits"
+  fits_dir.mkdir()
+  for tic in (358108509, 32150630, 389363695):
+    os.symlink(tess / TIC_FILE.format(tic), fits_dir / TIC_FILE.format(tic))
+  config = config_lib.load_config(overrides={
+      "model": {"d_model": 16, "num_heads": 2, "d_ff": 32},
+      "training": {"num_epochs": 1, "batch_size": 64},
+      "data": {"processed_dir": str(tmp_path / "processed"), "fits_dir": str(fits_dir),
+               "catalogs": [str(tess / "catalog" / "guenther2020_flares_fixtures.csv")],
+               "synthetic": {"per_negative": 0.3}},
+      "output": {"results_dir": str(tmp_path / "results")}})
+  (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+  sockets = [socket.socket() for _ in range(2)]
+  for sock in sockets:
+    sock.bind(("localhost", 0))
+  cluster = {"worker": ["localhost:{}".format(sock.getsockname()[1]) for sock in sockets]}
+  for sock in sockets:
+    sock.close()
+  procs = []
+  for index in range(2):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2",
+               TF_CONFIG=json.dumps({"cluster": cluster,
+                                     "task": {"type": "worker", "index": index}}))
+    procs.append(subprocess.Popen(
+        [sys.executable, "-m", "flare_transformer.train", "--config=config.yaml",
+         "--run_dir=run", "--distribution=multi_worker"],
+        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+  outputs = [p.communicate(timeout=600) for p in procs]
+  for proc, (_, err) in zip(procs, outputs):
+    assert proc.returncode == 0, err[-3000:]
+  run = tmp_path / "run"
+  assert sorted(os.listdir(run / "checkpoints")) == [
+      "best_model.keras", "checkpoint_epoch_1.json", "checkpoint_epoch_1.keras"]
+  assert not (run / ".workers").exists()
+  assert json.loads((run / "config.json").read_text())["epochs_run"] == 1
+
+
+def test_custom_loop_matches_keras_fit():
+  """The multi-worker loop trains as model.fit does (weighted loss, optimizer)."""
+  import keras
+  import tensorflow as tf
+  from flare_transformer import train
+  config = config_lib.load_config(overrides={"model": {"d_model": 16, "num_heads": 2,
+                                                       "d_ff": 32, "dropout": 0.0}})
+  rng = np.random.default_rng(0)
+  split = {"x": rng.normal(size=(128, 100, 3)).astype(np.float32),
+           "y": (rng.random(128) < 0.3).astype(np.int32)}
+  weights = []
+  for custom in (False, True):
+    keras.utils.set_random_seed(1)
+    model = model_lib.build_model(config["model"])
+    train.compile_model(model, config["training"])
+    dataset = train.make_dataset(split, 64, config["training"]["class_weights"])
+    if custom:
+      train.fit_custom_loop(model, tf.distribute.get_strategy(), dataset, 2, 0,
+                            keras.callbacks.Callback(), verbose=0)
+    else:
+      model.fit(dataset, epochs=2, verbose=0)
+    weights.append([np.asarray(w) for w in model.trainable_weights])
+  for fit_weight, loop_weight in zip(*weights):
+    np.testing.assert_allclose(loop_weight, fit_weight, rtol=1e-4, atol=1e-6)
