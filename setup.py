@@ -24,6 +24,9 @@ setup(
     install_requires=[
         "tensorflow>=2.16",
         "tensorflow-datasets",
+        # TFDS builders (astronet/data/tfds_builder.py) need etils' epath, whose
+        # importlib_resources dependency tensorflow-datasets does not pull in.
+        "importlib_resources",
         "numpy",
         "scipy",
         "pandas",
