@@ -126,7 +126,8 @@ def build_astromer(num_layers: int = 2, d_model: int = 200, num_heads: int = 2, 
   mask_in = keras.Input((maxlen, 1), name="mask_in")
   x = keras.layers.Dense(d_model, name="inp_transform")(magnitude)
   x = keras.layers.Add(name="add_positional_encoding")(
-      [x, PositionalEncoding(d_model, name="positional_encoding")(times)])
+      # float32 even under mixed precision: sin/cos of times of thousands of days.
+      [x, PositionalEncoding(d_model, name="positional_encoding", dtype="float32")(times)])
   x = keras.layers.Dropout(dropout, name="input_dropout")(x)
   for i in range(num_layers):
     x = EncoderLayer(d_model, num_heads, dff, dropout, use_residuals,

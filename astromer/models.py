@@ -74,7 +74,9 @@ class SingleBandEncoder:
     return model
 
   def fit(self, train_batches, valid_batches, epochs: int = 2, patience: int = 40,
-          lr: float = 0.001, project_path: str = ".", verbose: int = 0) -> dict:
+          lr: float = 0.001, project_path: str = ".", verbose: int = 0,
+          distribution: str | None = None, mixed_precision: bool = False,
+          jit_compile: bool = False) -> dict:
     """Masked-reconstruction training (pretraining or fine-tuning), as the original.
 
     Adam(lr, beta_1 0.9, beta_2 0.98, epsilon 1e-9); loss = RMSE of the masked
@@ -85,28 +87,69 @@ class SingleBandEncoder:
     `load_weights(project_path)`); training stops after `patience` epochs
     without improvement. TensorBoard scalars 'mse' go to
     project_path/logs/{train,valid}. Returns {"train": [...], "valid": [...]}.
+
+    Scale options (not in the original):
+      distribution: "none", "mirrored" (the local GPUs), "one_device" or
+        "multi_worker" (the workers of TF_CONFIG, each running this with the
+        same project_path; worker 0 writes it). Each replica's RMSE over its
+        share of the batch, averaged over replicas.
+      mixed_precision: float16 compute with float32 weights and loss, dynamic
+        loss scaling (GPUs).
+      jit_compile: XLA-compiled train step.
     """
     import json as json_lib  # pylint: disable=import-outside-toplevel
     import os  # pylint: disable=import-outside-toplevel
+    import shutil  # pylint: disable=import-outside-toplevel
     import keras  # pylint: disable=import-outside-toplevel
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    from tf_util import distribute  # pylint: disable=import-outside-toplevel
     del verbose  # Ignored, as in the original.
-    os.makedirs(project_path, exist_ok=True)
-    optimizer = keras.optimizers.Adam(lr, beta_1=0.9, beta_2=0.98, epsilon=1e-9)
+    strategy = distribute.make_strategy(distribution)
+    chief = distribute.is_chief(strategy)
+    # Non-chief workers of a multi-worker run write a scratch copy, removed at the end.
+    write_path = project_path if chief else distribute.write_dir(project_path, strategy)
+    os.makedirs(write_path, exist_ok=True)
+    if distribution not in (None, "none") or mixed_precision:
+      self._rebuild(strategy, mixed_precision)
+    with strategy.scope():
+      optimizer = keras.optimizers.Adam(lr, beta_1=0.9, beta_2=0.98, epsilon=1e-9)
+      if mixed_precision:
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     variables = self.model.trainable_variables
+    replicas = strategy.num_replicas_in_sync
+
+    def replica_step(batch):
+      with tf.GradientTape() as tape:
+        reconstruction = self.model(_model_inputs(batch), training=False)["reconstruction"]
+        loss = rmse(tf.cast(reconstruction, tf.float32), batch) / replicas
+        scaled = optimizer.scale_loss(loss) if mixed_precision else loss
+      optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+      return loss
+
+    if jit_compile:
+      replica_step = tf.function(replica_step, jit_compile=True)
 
     @tf.function(reduce_retracing=True)
     def train_step(batch):
-      with tf.GradientTape() as tape:
-        loss = rmse(self.model(_model_inputs(batch), training=False)["reconstruction"], batch)
-      optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-      return loss
+      return strategy.reduce(tf.distribute.ReduceOp.SUM,
+                             strategy.run(replica_step, args=(batch,)), axis=None)
 
     @tf.function(reduce_retracing=True)
     def valid_step(batch):
-      return rmse(self.model(_model_inputs(batch), training=False)["reconstruction"], batch)
+      reconstruction = self.model(_model_inputs(batch), training=False)["reconstruction"]
+      return rmse(tf.cast(reconstruction, tf.float32), batch)
 
-    writers = {split: tf.summary.create_file_writer(os.path.join(project_path, "logs", split))
+    if distribution not in (None, "none"):
+      if not isinstance(train_batches, tf.data.Dataset):
+        raise ValueError("--distribution needs train_batches as a tf.data.Dataset")
+      # Only the numeric tensors the step uses (ids and labels are strings).
+      train_batches = strategy.experimental_distribute_dataset(
+          train_batches.map(_training_tensors))
+    elif jit_compile:
+      train_batches = (train_batches.map(_training_tensors)
+                       if isinstance(train_batches, tf.data.Dataset)
+                       else [_training_tensors(b) for b in train_batches])
+    writers = {split: tf.summary.create_file_writer(os.path.join(write_path, "logs", split))
                for split in ("train", "valid")}
     history = {"train": [], "valid": []}
     best, waited = np.inf, 0
@@ -120,14 +163,36 @@ class SingleBandEncoder:
           tf.summary.scalar("mse", value)
       if valid_loss < best:
         best, waited = valid_loss, 0
-        weights_lib.save_checkpoint(self.model, os.path.join(project_path, "weights"))
-        with open(os.path.join(project_path, "conf.json"), "w") as f:
+        weights_lib.save_checkpoint(self.model, os.path.join(write_path, "weights"))
+        with open(os.path.join(write_path, "conf.json"), "w") as f:
           json_lib.dump(self.conf(), f, indent=1)
       else:
         waited += 1
         if waited >= patience:
           break
+    if not chief:
+      shutil.rmtree(write_path, ignore_errors=True)
+      try:
+        os.rmdir(os.path.dirname(write_path))  # The last worker out removes .workers.
+      except OSError:
+        pass
     return history
+
+  def _rebuild(self, strategy, mixed_precision: bool) -> None:
+    """The same encoder and weights, built under `strategy` (and mixed_float16)."""
+    import keras  # pylint: disable=import-outside-toplevel
+    weights = self.model.get_weights()
+    if mixed_precision:
+      keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+      with strategy.scope():
+        model = encoder.build_astromer(self.num_layers, self.d_model, self.num_heads, self.dff,
+                                       self.base, self.dropout, self.maxlen, self.use_residuals)
+        model.set_weights(weights)
+    finally:
+      if mixed_precision:
+        keras.mixed_precision.set_global_policy("float32")
+    self.model = model
 
   def export_onnx(self, path: str) -> str:
     """Writes the encoder ({"input", "times", "mask_in"} -> embedding) as ONNX (extra `onnx`)."""
@@ -185,6 +250,11 @@ class SingleBandEncoder:
 
 def _model_inputs(batch) -> dict:
   return {k: batch[k] for k in ("input", "times", "mask_in")}
+
+
+def _training_tensors(batch) -> dict:
+  """The parts of a batch the train step reads (XLA and replicas take no strings)."""
+  return {key: batch[key] for key in ("input", "times", "mask_in", "mask_out", "output")}
 
 
 def rmse(reconstruction, batch):

@@ -169,3 +169,29 @@ def test_onnx_export_matches_keras(macho, golden, tmp_path):
   assert onnx_out.shape == keras_out.shape == (2, 200, 256)
   # float32 sin/cos of angles up to ~1500 rad differ between runtimes by ~4e-5.
   np.testing.assert_allclose(onnx_out, keras_out, atol=5e-4)
+
+
+def test_fit_under_mirrored_xla_and_mixed_precision(fixtures, tmp_path):
+  """Same initial weights and batches: the mirrored strategy and the XLA step give
+  the plain run's losses; mixed precision stays close to float32."""
+  import keras
+  from astromer import preprocessing
+
+  def batches(split):
+    return preprocessing.make_pretraining(
+        str(fixtures / "data" / "records_lsst_rrc" / split), batch_size=16, max_obs=200,
+        msk_frac=0.5, rnd_frac=0.2, same_frac=0.2, seed=0)
+
+  histories = {}
+  for name, options in (("plain", {}), ("mirrored", {"distribution": "mirrored"}),
+                        ("xla", {"jit_compile": True}), ("mixed", {"mixed_precision": True})):
+    keras.utils.set_random_seed(0)
+    encoder = SingleBandEncoder(num_layers=1, d_model=32, num_heads=2, dff=32, maxlen=200)
+    histories[name] = encoder.fit(batches("train"), batches("val"), epochs=2, lr=1e-3,
+                                  project_path=str(tmp_path / name), **options)
+    assert (tmp_path / name / "weights.index").exists()
+  plain = np.array(histories["plain"]["train"] + histories["plain"]["valid"])
+  assert plain[1] < plain[0]  # it learns
+  for name, rtol in (("mirrored", 1e-5), ("xla", 1e-4), ("mixed", 2e-2)):
+    np.testing.assert_allclose(histories[name]["train"] + histories[name]["valid"], plain,
+                               rtol=rtol, err_msg=name)
