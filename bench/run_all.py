@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench import bench_util  # pylint: disable=g-import-not-at-top
 
-BENCHMARKS = ("bench_light_curve", "bench_records", "bench_train", "bench_astrowavenet",
-              "bench_astromer", "bench_flares")
+BENCHMARKS = ("bench_light_curve", "bench_records", "bench_train", "bench_ensemble",
+              "bench_astrowavenet", "bench_astromer", "bench_flares")
 
 # (benchmark, key in its JSON, what it is, unit, target or None)
 FIGURES = (
@@ -41,6 +41,10 @@ FIGURES = (
     ("bench_train", "train_examples_per_s", "Triage AstroCNNModel training", "examples/s", None),
     ("bench_train", "batch_predict_tces_per_s", "batch_predict, 2-model ensemble", "TCEs/s",
      None),
+    ("bench_ensemble", "together_vs_sequential", "10 members in one model vs one by one",
+     "×", None),
+    ("bench_ensemble", "reproduction_minutes_together",
+     "Triage 10 members × 14,000 steps, wall time", "min", "≤ 5 on one H100 (GPU run)"),
     ("bench_astrowavenet", "train_windows_per_s", "AstroWaveNet training (1024 cadences)",
      "windows/s", None),
     ("bench_astromer", "encode_curves_per_s", "ASTROMER encode (200 obs)", "light curves/s",

@@ -119,3 +119,19 @@ def test_train_ensemble_cli_then_batch_predict_average(train_files, test_data, t
   proc = run("train_ensemble.py", "--train_files=" + train_files, "--model_dir=e2",
              "--num_models=2", "--seed=3")
   assert proc.returncode != 0 and "--seed is not supported" in proc.stderr
+
+
+def test_mixed_precision_and_xla_ensemble_steps(train_files, tmp_path):
+  """float16 compute keeps float32 weights and logits and losses near float32's;
+  the XLA step gives the plain step's losses."""
+  losses = {}
+  for name, options in (("plain", {}), ("xla", {"jit_compile": True}),
+                        ("mixed", {"mixed_precision": True})):
+    ensemble = ensemble_training.EnsembleTrainer("AstroCNNModel", tess_config(),
+                                                 str(tmp_path / name), [5, 6], **options)
+    batch = next(iter(ensemble.train_dataset(train_files, 64)))
+    losses[name] = [ensemble._train_step(batch).numpy() for _ in range(3)]  # pylint: disable=protected-access
+    assert ensemble.model.outputs[0].dtype == "float32"
+    assert all(v.dtype == "float32" for v in ensemble.members[0].trainable_variables)
+  np.testing.assert_allclose(losses["xla"], losses["plain"], rtol=1e-4)
+  np.testing.assert_allclose(losses["mixed"], losses["plain"], rtol=2e-2)
