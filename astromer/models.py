@@ -99,7 +99,6 @@ class SingleBandEncoder:
     """
     import json as json_lib  # pylint: disable=import-outside-toplevel
     import os  # pylint: disable=import-outside-toplevel
-    import shutil  # pylint: disable=import-outside-toplevel
     import keras  # pylint: disable=import-outside-toplevel
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
     from tf_util import distribute  # pylint: disable=import-outside-toplevel
@@ -171,11 +170,7 @@ class SingleBandEncoder:
         if waited >= patience:
           break
     if not chief:
-      shutil.rmtree(write_path, ignore_errors=True)
-      try:
-        os.rmdir(os.path.dirname(write_path))  # The last worker out removes .workers.
-      except OSError:
-        pass
+      distribute.remove_write_dir(write_path)
     return history
 
   def _rebuild(self, strategy, mixed_precision: bool) -> None:

@@ -116,10 +116,8 @@ def main(argv):
   del argv
   if not FLAGS.train_files or not FLAGS.model_dir:
     raise app.UsageError("--train_files and --model_dir are required")
-  if FLAGS.distribution == "multi_worker":
-    # The collective runtime must be set up before any other TF op runs.
-    from tf_util import distribute  # pylint: disable=import-outside-toplevel
-    distribute.make_strategy("multi_worker")
+  from tf_util import distribute  # pylint: disable=import-outside-toplevel
+  distribute.set_up_early(FLAGS.distribution)
   # pylint: disable=import-outside-toplevel
   import keras
   from astronet.util import config_util

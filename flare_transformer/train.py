@@ -256,11 +256,7 @@ def train(config: dict, run_dir: str | None = None, resume: bool = False, verbos
                 callbacks=[callback], verbose=verbose)
   train_seconds = time.time() - start
   if not chief:
-    shutil.rmtree(run_dir, ignore_errors=True)
-    try:
-      os.rmdir(os.path.dirname(run_dir))  # The last worker out removes .workers.
-    except OSError:
-      pass
+    distribute.remove_write_dir(run_dir)
     return model, state["history"], shared_run_dir
   best = keras.models.load_model(os.path.join(checkpoint_dir, "best_model.keras"))
   summary = {"architecture": config["model"]["architecture"],

@@ -42,6 +42,17 @@ def make_strategy(distribution: str | None) -> tf.distribute.Strategy:
       distribution, DISTRIBUTIONS))
 
 
+def set_up_early(distribution: str | None) -> None:
+  """Creates the multi-worker strategy now, if that is the one asked for.
+
+  Scripts call this first: MultiWorkerMirroredStrategy sets up the collective
+  runtime, which fails once other TF ops have run. The later `make_strategy`
+  returns the same instance. Other strategies are made where they are used.
+  """
+  if distribution == "multi_worker":
+    make_strategy(distribution)
+
+
 def task() -> tuple[str | None, int]:
   """(task type, index) of this process in TF_CONFIG; (None, 0) outside a cluster."""
   config = json.loads(os.environ.get("TF_CONFIG") or "{}")
@@ -71,3 +82,13 @@ def write_dir(model_dir: str, strategy: tf.distribute.Strategy) -> str:
     return model_dir
   task_type, index = task()
   return os.path.join(model_dir, ".workers", "{}_{}".format(task_type, index))
+
+
+def remove_write_dir(path: str) -> None:
+  """Deletes a non-chief worker's scratch `write_dir` once training is over, and
+  the `.workers` folder above it when this was the last one."""
+  if tf.io.gfile.exists(path):
+    tf.io.gfile.rmtree(path)
+  parent = os.path.dirname(path)
+  if tf.io.gfile.isdir(parent) and not tf.io.gfile.listdir(parent):
+    tf.io.gfile.rmtree(parent)

@@ -335,11 +335,7 @@ class Trainer:
     writer.flush()
     if not self.is_chief:
       # This worker's copies of the checkpoints were only needed for saving.
-      tf.io.gfile.rmtree(self.write_dir)
-      try:
-        os.rmdir(os.path.dirname(self.write_dir))  # The last worker out removes .workers.
-      except OSError:
-        pass
+      distribute.remove_write_dir(self.write_dir)
       return last_eval
     self.save_keras_model()
     logger.info("Trained %d steps in %.1f s", int(self.step.numpy()) - start_step,

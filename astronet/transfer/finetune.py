@@ -188,10 +188,8 @@ def main(argv):
   del argv
   if not FLAGS.base_model or not FLAGS.train_files or not FLAGS.model_dir:
     raise app.UsageError("--base_model, --train_files and --model_dir are required")
-  if FLAGS.distribution == "multi_worker":
-    # The collective runtime must be set up before any other TF op runs.
-    from tf_util import distribute  # pylint: disable=import-outside-toplevel
-    distribute.make_strategy("multi_worker")
+  from tf_util import distribute  # pylint: disable=import-outside-toplevel
+  distribute.set_up_early(FLAGS.distribution)
   from tf_util import errors  # pylint: disable=import-outside-toplevel
   import keras  # pylint: disable=import-outside-toplevel
   if FLAGS.seed is not None:
