@@ -59,3 +59,28 @@ def golden_kepler90i_meta():
 def kepler90_files():
   from light_curve_util import kepler_io
   return kepler_io.kepler_filenames(str(KEPLER_FITS_DIR), KEPLER90_ID)
+
+
+def run_local_workers(command: list, cwd, num_workers: int = 2, timeout: int = 600) -> list:
+  """Runs `command` as the workers of a TF_CONFIG cluster on localhost ports.
+
+  Returns (returncode, stdout, stderr) per worker, in task-index order.
+  """
+  import socket  # pylint: disable=import-outside-toplevel
+  import subprocess  # pylint: disable=import-outside-toplevel
+  sockets = [socket.socket() for _ in range(num_workers)]
+  for sock in sockets:
+    sock.bind(("localhost", 0))
+  cluster = {"worker": ["localhost:{}".format(sock.getsockname()[1]) for sock in sockets]}
+  for sock in sockets:
+    sock.close()
+  procs = []
+  for index in range(num_workers):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2",
+               TF_CONFIG=json.dumps({"cluster": cluster,
+                                     "task": {"type": "worker", "index": index}}))
+    procs.append(subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True))
+  outputs = [proc.communicate(timeout=timeout) for proc in procs]
+  return [(proc.returncode, out, err) for proc, (out, err) in zip(procs, outputs)]
+

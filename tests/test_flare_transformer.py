@@ -178,21 +178,37 @@ def test_metrics():
   assert events["recall"] == 0.5 and events["precision"] == 0.5
 
 
-def test_train_resume_predict_and_evaluate(tess, tmp_path):
-  from flare_transformer import evaluate
-  from flare_transformer import predict
-  from flare_transformer import train
+def small_run_config(tess, tmp_path, num_epochs: int) -> dict:
+  """A small transformer on three real stars (linked into tmp_path/fits)."""
   fits_dir = tmp_path / "fits"
   fits_dir.mkdir()
   for tic in (358108509, 32150630, 389363695):
     os.symlink(tess / TIC_FILE.format(tic), fits_dir / TIC_FILE.format(tic))
   catalog = str(tess / "catalog" / "guenther2020_flares_fixtures.csv")
-  config = config_lib.load_config(overrides={
+  return config_lib.load_config(overrides={
       "model": {"d_model": 16, "num_heads": 2, "d_ff": 32},
-      "training": {"num_epochs": 2, "batch_size": 64},
+      "training": {"num_epochs": num_epochs, "batch_size": 64},
       "data": {"processed_dir": str(tmp_path / "processed"), "fits_dir": str(fits_dir),
                "catalogs": [catalog], "synthetic": {"per_negative": 0.3}},
       "output": {"results_dir": str(tmp_path / "results")}})
+
+
+def tiny_model_config_and_windows():
+  """A dropout-free tiny transformer config and 128 random windows (30% flares)."""
+  config = config_lib.load_config(overrides={"model": {"d_model": 16, "num_heads": 2,
+                                                       "d_ff": 32, "dropout": 0.0}})
+  rng = np.random.default_rng(0)
+  split = {"x": rng.normal(size=(128, 100, 3)).astype(np.float32),
+           "y": (rng.random(128) < 0.3).astype(np.int32)}
+  return config, split
+
+
+def test_train_resume_predict_and_evaluate(tess, tmp_path):
+  from flare_transformer import evaluate
+  from flare_transformer import predict
+  from flare_transformer import train
+  config = small_run_config(tess, tmp_path, num_epochs=2)
+  fits_dir = tmp_path / "fits"
   _, history, run_dir = train.train(config, verbose=0)
   assert [h["epoch"] for h in history] == [1, 2]
   for name in ("checkpoints/best_model.keras", "checkpoints/checkpoint_epoch_2.keras",
@@ -233,11 +249,7 @@ def test_mixed_precision_and_xla_steps():
   import keras
   from flare_transformer import train
   # No dropout: XLA and the plain step draw different dropout masks.
-  config = config_lib.load_config(overrides={"model": {"d_model": 16, "num_heads": 2,
-                                                       "d_ff": 32, "dropout": 0.0}})
-  rng = np.random.default_rng(0)
-  split = {"x": rng.normal(size=(128, 100, 3)).astype(np.float32),
-           "y": (rng.random(128) < 0.3).astype(np.int32)}
+  config, split = tiny_model_config_and_windows()
   weights = {}
   for jit in (False, True):
     keras.utils.set_random_seed(1)
@@ -264,41 +276,16 @@ def test_mixed_precision_and_xla_steps():
 def test_multi_worker_training_with_two_local_workers(tess, tmp_path):
   """Two `flare_transformer.train` processes on localhost (TF_CONFIG): both
   finish, and only worker 0 writes the run directory."""
-  import socket
-  import subprocess
   import sys
   import yaml
-  from tests.conftest import ROOT
-  fits_dir = tmp_path / "fits"
-  fits_dir.mkdir()
-  for tic in (358108509, 32150630, 389363695):
-    os.symlink(tess / TIC_FILE.format(tic), fits_dir / TIC_FILE.format(tic))
-  config = config_lib.load_config(overrides={
-      "model": {"d_model": 16, "num_heads": 2, "d_ff": 32},
-      "training": {"num_epochs": 1, "batch_size": 64},
-      "data": {"processed_dir": str(tmp_path / "processed"), "fits_dir": str(fits_dir),
-               "catalogs": [str(tess / "catalog" / "guenther2020_flares_fixtures.csv")],
-               "synthetic": {"per_negative": 0.3}},
-      "output": {"results_dir": str(tmp_path / "results")}})
+  from tests.conftest import run_local_workers
+  config = small_run_config(tess, tmp_path, num_epochs=1)
   (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-  sockets = [socket.socket() for _ in range(2)]
-  for sock in sockets:
-    sock.bind(("localhost", 0))
-  cluster = {"worker": ["localhost:{}".format(sock.getsockname()[1]) for sock in sockets]}
-  for sock in sockets:
-    sock.close()
-  procs = []
-  for index in range(2):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2",
-               TF_CONFIG=json.dumps({"cluster": cluster,
-                                     "task": {"type": "worker", "index": index}}))
-    procs.append(subprocess.Popen(
-        [sys.executable, "-m", "flare_transformer.train", "--config=config.yaml",
-         "--run_dir=run", "--distribution=multi_worker"],
-        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-  outputs = [p.communicate(timeout=600) for p in procs]
-  for proc, (_, err) in zip(procs, outputs):
-    assert proc.returncode == 0, err[-3000:]
+  outputs = run_local_workers(
+      [sys.executable, "-m", "flare_transformer.train", "--config=config.yaml",
+       "--run_dir=run", "--distribution=multi_worker"], cwd=tmp_path)
+  for returncode, _, err in outputs:
+    assert returncode == 0, err[-3000:]
   run = tmp_path / "run"
   assert sorted(os.listdir(run / "checkpoints")) == [
       "best_model.keras", "checkpoint_epoch_1.json", "checkpoint_epoch_1.keras"]
@@ -311,11 +298,7 @@ def test_custom_loop_matches_keras_fit():
   import keras
   import tensorflow as tf
   from flare_transformer import train
-  config = config_lib.load_config(overrides={"model": {"d_model": 16, "num_heads": 2,
-                                                       "d_ff": 32, "dropout": 0.0}})
-  rng = np.random.default_rng(0)
-  split = {"x": rng.normal(size=(128, 100, 3)).astype(np.float32),
-           "y": (rng.random(128) < 0.3).astype(np.int32)}
+  config, split = tiny_model_config_and_windows()
   weights = []
   for custom in (False, True):
     keras.utils.set_random_seed(1)

@@ -13,6 +13,7 @@ from astronet.ops import metrics
 from astronet.ops import training
 from astronet.util import config_util
 from tests.conftest import ROOT
+from tests.conftest import run_local_workers
 from tf_util import errors
 
 FAST = {"hparams": {"batch_size": 32, "learning_rate": 1e-4}}
@@ -179,43 +180,24 @@ def test_jit_compile_matches_the_plain_step(records, tmp_path):
     np.testing.assert_allclose(compiled, plain, rtol=1e-3, atol=1e-4)
 
 
-def _free_ports(count):
-  import socket
-  sockets = [socket.socket() for _ in range(count)]
-  for s in sockets:
-    s.bind(("localhost", 0))
-  ports = [s.getsockname()[1] for s in sockets]
-  for s in sockets:
-    s.close()
-  return ports
-
-
 def test_multi_worker_training_with_two_local_workers(records, tmp_path):
   """Two train.py processes on localhost ports (TF_CONFIG): both finish, and
   the checkpoints are written once, by worker 0, into --model_dir."""
   train_files, _ = records
-  cluster = {"worker": ["localhost:{}".format(p) for p in _free_ports(2)]}
-  procs = []
-  for index in range(2):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2",
-               TF_CONFIG=json.dumps({"cluster": cluster,
-                                     "task": {"type": "worker", "index": index}}))
-    procs.append(subprocess.Popen(
-        [sys.executable, str(ROOT / "astronet" / "train.py"), "--model=AstroCNNModel",
-         "--config_name=local_global", "--train_files=" + train_files, "--model_dir=model",
-         "--train_steps=4", "--save_every_steps=2", "--shuffle_buffer_size=64",
-         "--config_overrides=" + json.dumps(FAST), "--seed=1",
-         "--distribution=multi_worker"],
-        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-  outputs = [p.communicate(timeout=600) for p in procs]
-  for proc, (_, err) in zip(procs, outputs):
-    assert proc.returncode == 0, err[-3000:]
+  outputs = run_local_workers(
+      [sys.executable, str(ROOT / "astronet" / "train.py"), "--model=AstroCNNModel",
+       "--config_name=local_global", "--train_files=" + train_files, "--model_dir=model",
+       "--train_steps=4", "--save_every_steps=2", "--shuffle_buffer_size=64",
+       "--config_overrides=" + json.dumps(FAST), "--seed=1", "--distribution=multi_worker"],
+      cwd=tmp_path)
+  for returncode, _, err in outputs:
+    assert returncode == 0, err[-3000:]
   model_dir = tmp_path / "model"
   assert sorted(f for f in os.listdir(model_dir) if f.endswith(".index")) == [
       "ckpt-2.index", "ckpt-4.index"]
   assert not (model_dir / ".workers").exists()  # worker 1's scratch copies are gone
   runs = json.loads((model_dir / training.TRAINING_LOG).read_text())["runs"]
   assert len(runs) == 1 and runs[0]["end_step"] == 4
-  assert "MultiWorkerMirroredStrategy" in outputs[1][1] or "worker" in outputs[1][1]
+  assert "MultiWorkerMirroredStrategy" in outputs[1][2] or "worker" in outputs[1][2]
   model, _, _ = training.load_model(str(model_dir))
   assert model.count_params() == 2026721
