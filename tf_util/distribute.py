@@ -92,3 +92,20 @@ def remove_write_dir(path: str) -> None:
   parent = os.path.dirname(path)
   if tf.io.gfile.isdir(parent) and not tf.io.gfile.listdir(parent):
     tf.io.gfile.rmtree(parent)
+
+
+def writes_model_dir(distribution: str | None) -> bool:
+  """Whether this process writes the model directory (and so holds its lock)."""
+  if distribution != "multi_worker":
+    return True
+  return is_chief(make_strategy(distribution))
+
+
+def model_dir_lock(model_dir: str, distribution: str | None):
+  """The output lock of `model_dir` for the process that writes it; a no-op for
+  the other workers of a multi-worker run."""
+  import contextlib  # pylint: disable=import-outside-toplevel
+  from tf_util import atomic_io  # pylint: disable=import-outside-toplevel
+  if writes_model_dir(distribution):
+    return atomic_io.DirectoryLock(model_dir)
+  return contextlib.nullcontext()

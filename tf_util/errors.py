@@ -69,3 +69,22 @@ class CatalogError(AstronetError, ValueError):
 class CheckpointError(AstronetError, ValueError):
   """A checkpoint or model directory does not fit the model being built
   (missing or misshaped variables, another model's config)."""
+
+
+class OutputError(AstronetError, IOError):
+  """An output location cannot be written (read-only, not a directory, ...)."""
+
+  def __init__(self, message: str, filename: str | None = None):
+    super().__init__(message)
+    self.filename = filename
+
+  def __str__(self) -> str:
+    return str(self.args[0])
+
+
+class OutputBusyError(OutputError):
+  """Another live run holds the lock of an output directory."""
+
+
+class ConfigError(AstronetError, ValueError):
+  """A flag, config value, config override or YAML key is of the wrong type or range."""
