@@ -33,6 +33,7 @@ import os
 
 import numpy as np
 
+from light_curve_util import util
 from tf_util import errors
 
 WINDOW = 100
@@ -77,6 +78,7 @@ def read_light_curve(path: str, flux_column: str = "PDCSAP_FLUX") -> LightCurve:
   quality = np.asarray(table.columns["QUALITY"]) != 0
   keep = np.isfinite(time) & np.isfinite(flux)
   time, flux, quality = time[keep], flux[keep], quality[keep]
+  util.check_times(time, path)
   if len(time) < WINDOW:
     raise errors.EmptyLightCurveError("{}: {} finite cadences of {}; a window needs {}".format(
         path, len(time), flux_column, WINDOW))
@@ -361,11 +363,12 @@ def build_dataset(fits_files, catalogs=(), stride: int = WINDOW,
 
 
 def dataset_key(files, catalogs, settings: dict) -> str:
-  """Hash of the inputs and settings that name a cached dataset."""
+  """Hash of the inputs (their bytes) and settings that name a cached dataset."""
+  from tf_util import hashing  # pylint: disable=import-outside-toplevel
   h = hashlib.sha256()
   for path in sorted(files) + sorted(catalogs):
     h.update(os.path.basename(path).encode())
-    h.update(str(os.path.getsize(path)).encode())
+    h.update(hashing.file_digest(path).encode())
   h.update(json.dumps(settings, sort_keys=True, default=str).encode())
   return h.hexdigest()[:16]
 

@@ -156,6 +156,7 @@ def read_kepler_light_curve(filenames: Sequence[str],
   all_time = []
   all_flux = []
   all_quarters = []
+  all_names = []
   columns = ["TIME", "PDCSAP_FLUX"]
   if interpolate_missing_time:
     columns.append("CADENCENO")
@@ -171,6 +172,7 @@ def read_kepler_light_curve(filenames: Sequence[str],
     all_time.append(time)
     all_flux.append(flux)
     all_quarters.append(table.header.get("QUARTER"))
+    all_names.append(filename)
 
   if scramble_type:
     all_time, all_flux = scramble_light_curve(all_time, all_flux, all_quarters,
@@ -180,6 +182,8 @@ def read_kepler_light_curve(filenames: Sequence[str],
     finite = np.isfinite(flux) & np.isfinite(time)
     all_time[i] = time[finite]
     all_flux[i] = flux[finite]
+    if not scramble_type:  # Scrambling reorders quarters on purpose.
+      util.check_times(all_time[i], all_names[i])
 
   if filenames and not any(len(t) for t in all_time):
     raise errors.EmptyLightCurveError(

@@ -22,6 +22,7 @@ import h5py
 import numpy as np
 
 from light_curve_util import fits_io
+from light_curve_util import util
 from tf_util import errors
 
 # Cadence indices dropped from sector-1 files that have no QFLAG dataset (the
@@ -149,6 +150,7 @@ def read_tess_light_curve(filename: str,
     keep[SECTOR1_BAD_CADENCES[SECTOR1_BAD_CADENCES < len(time)]] = False
   keep &= np.isfinite(mag) & np.isfinite(time)
   time, mag = time[keep], mag[keep]
+  util.check_times(time, filename, "LightCurve/BJD")
   if invert:
     mag *= -1
   return time, mag
@@ -202,6 +204,7 @@ def read_tess_fits_light_curve(filename: str,
     raise errors.EmptyLightCurveError(
         "No finite, unflagged TIME/{} values in {} ({} cadences)".format(
             table.resolved[flux_column], filename, len(time)))
+  util.check_times(time[keep], filename)
   metadata = {
       "pipeline": pipeline,
       "flux_column": table.resolved[flux_column],

@@ -220,3 +220,33 @@ def count_transit_points(time: np.ndarray, event) -> np.ndarray:
   begin = np.searchsorted(time, midpoints - event.duration / 2, side="left")
   end = np.searchsorted(time, midpoints + event.duration / 2, side="right")
   return end - begin
+
+
+# Times beyond this many days from the mission's zero point (BKJD, BTJD) are
+# not observation times but corrupt values (fill values, unconverted units).
+MAX_ABS_TIME_DAYS = 1e5
+
+
+def check_times(time: np.ndarray, filename: str, column: str = "TIME") -> None:
+  """Checks that a file's finite times are increasing and of plausible size.
+
+  A light curve with scrambled or absurd times would otherwise be folded and
+  binned into meaningless views without any error.
+
+  Raises:
+    LightCurveFileError: Names the file, the index and the value.
+  """
+  time = np.asarray(time)
+  if not time.size:
+    return
+  absurd = np.nonzero(np.abs(time) > MAX_ABS_TIME_DAYS)[0]
+  if absurd.size:
+    raise errors.LightCurveFileError(
+        "{}: {}[{}] = {!r} is not a plausible time in days ({} such values)".format(
+            filename, column, absurd[0], float(time[absurd[0]]), absurd.size), filename)
+  backwards = np.nonzero(np.diff(time) <= 0)[0]
+  if backwards.size:
+    i = backwards[0]
+    raise errors.LightCurveFileError(
+        "{}: {} is not increasing at index {} ({!r} then {!r})".format(
+            filename, column, i + 1, float(time[i]), float(time[i + 1])), filename)

@@ -74,7 +74,9 @@ def test_records_equal_original_records(golden, triage, tess_config, tmp_path):
   results = gir.generate_records(partitions, tess_config, str(tmp_path))
   golden_dir = triage / golden
   expected_shards = sorted(f for f in os.listdir(golden_dir) if f != "COMMAND.txt")
-  written = sorted(f for f in os.listdir(tmp_path) if f != records.FAILED_TCES_FILE)
+  # Hidden files (each shard's failure list, committed with it) match no glob.
+  written = sorted(f for f in os.listdir(tmp_path)
+                   if f != records.FAILED_TCES_FILE and not f.startswith("."))
   assert written == expected_shards
   num_records = 0
   for shard in expected_shards:
@@ -263,11 +265,18 @@ def test_cli_exit_status_and_help(triage, tmp_path):
                  "--make_test_set", "--test_set_min_sector=2", cwd=tmp_path)
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert "4 TCEs, 2 written, 2 skipped" in proc.stderr
-  assert len(os.listdir(tmp_path / "out")) == 9  # 8 test shards + failed_tces.csv
-  # Every TCE failing is an error exit.
+  visible = [f for f in os.listdir(tmp_path / "out") if not f.startswith(".")]
+  assert len(visible) == 9  # 8 test shards + failed_tces.csv
+  # A data folder that does not exist: bad input, found before out2 is made.
   proc = run_cli("--input_tce_csv_file={}".format(csv), "--tess_data_dir=nowhere",
                  "--output_dir=out2", "--num_worker_processes=1", cwd=tmp_path)
-  assert proc.returncode == 1 and "Every one of the 4 TCEs failed" in proc.stderr
+  assert proc.returncode == 2 and "--tess_data_dir nowhere is not a directory" in proc.stderr
+  assert not (tmp_path / "out2").exists() and "Traceback" not in proc.stderr
+  # Every TCE failing (an empty data folder) is a failed run.
+  (tmp_path / "empty").mkdir()
+  proc = run_cli("--input_tce_csv_file={}".format(csv), "--tess_data_dir=empty",
+                 "--output_dir=out2", "--num_worker_processes=1", cwd=tmp_path)
+  assert proc.returncode == 1 and "every one of the 4 TCEs failed" in proc.stderr
   proc = run_cli("--helpshort", cwd=tmp_path)  # absl exits 1 after printing help
   assert "--num_worker_processes" in proc.stdout and "--make_test_set" in proc.stdout
 

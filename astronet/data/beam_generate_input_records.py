@@ -29,6 +29,7 @@ from astronet.data import records
 from astronet.data import tce_table
 from astronet.data import tce_views
 from tf_util import errors
+from tf_util import cli
 
 FLAGS = flags.FLAGS
 
@@ -116,11 +117,7 @@ def run(partitions: Sequence[tce_table.Partition], config: records.RecordConfig,
 
 
 def main(argv):
-  try:
-    _, config, partitions = gir.plan_from_flags()
-  except errors.CatalogError as e:
-    logging.error("%s", e)
-    return 2
+  _, config, partitions = gir.plan_from_flags()
   pipeline_args = ["--runner={}".format(FLAGS.runner)] + list(argv[1:])
   written = run(partitions, config, FLAGS.output_dir, FLAGS.overwrite,
                 pipeline_args)
@@ -129,6 +126,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  define_flags()
   # Unknown flags (Beam pipeline options) are passed on to Beam.
-  app.run(main, flags_parser=lambda argv: FLAGS(argv, known_only=True))
+  cli.run(main, define_flags, known_only=True)

@@ -28,9 +28,7 @@ from absl import app
 from absl import flags
 from absl import logging
 
-from astronet.data import preprocess
-from astronet.data import records
-from astronet.data import tce_table
+from tf_util import cli
 from tf_util import errors
 
 FLAGS = flags.FLAGS
@@ -51,9 +49,11 @@ def define_flags() -> None:
   flags.DEFINE_string("output_dir", None, "Directory in which to save the output.")
   flags.DEFINE_integer("num_train_shards", 8,
                        "Number of file shards to divide the training set into "
-                       "(and the test set, with --make_test_set).")
+                       "(and the test set, with --make_test_set).", lower_bound=1,
+                       upper_bound=99999)
   flags.DEFINE_integer("num_worker_processes", 5,
-                       "Number of subprocesses for processing the TCEs in parallel.")
+                       "Number of subprocesses for processing the TCEs in parallel.",
+                       lower_bound=1, upper_bound=1024)
   flags.DEFINE_enum("start_method", None, ["spawn", "fork", "forkserver"],
                     "multiprocessing start method; the platform default if unset.")
   flags.DEFINE_boolean("clean", False,
@@ -63,7 +63,7 @@ def define_flags() -> None:
                        "Generate just a test set (TESS: Sectors >= "
                        "--test_set_min_sector) rather than train/val/test.")
   flags.DEFINE_integer("test_set_min_sector", 4,
-                       "First sector included by --make_test_set (Triage: 4).")
+                       "First sector included by --make_test_set (Triage: 4).", lower_bound=1)
   flags.DEFINE_boolean("overwrite", False,
                        "Rewrite shards that already exist in --output_dir.")
   flags.DEFINE_boolean(
@@ -80,6 +80,7 @@ def define_flags() -> None:
 def read_catalog(mission: preprocess.Mission, csv_files: Sequence[str],
                  reproduce_is_multi_quirk: bool = False):
   """Reads the mission's catalog format (see `tce_table`)."""
+  from astronet.data import tce_table  # pylint: disable=import-outside-toplevel
   if mission.sector_column is None:
     if len(csv_files) != 1:
       raise errors.CatalogError(
@@ -101,6 +102,7 @@ def generate_records(partitions: Sequence[tce_table.Partition],
   Returns:
     One ShardResult per partition, in partition order.
   """
+  from astronet.data import records  # pylint: disable=import-outside-toplevel
   os.makedirs(output_dir, exist_ok=True)
   todo, results = records.split_finished_shards(partitions, output_dir, overwrite)
   tasks = [records.ShardTask(records.tce_rows(p.table),
@@ -115,6 +117,7 @@ def generate_records(partitions: Sequence[tce_table.Partition],
 
 
 def summarize(results: Sequence[records.ShardResult]) -> str:
+  from astronet.data import records  # pylint: disable=import-outside-toplevel
   num_tces = sum(r.num_tces for r in results)
   num_written = sum(r.num_written for r in results)
   num_failed = sum(len(r.failures) for r in results)
@@ -131,11 +134,17 @@ def config_from_flags():
   Raises:
     app.UsageError: Inconsistent flags.
   """
+  from astronet.data import preprocess  # pylint: disable=import-outside-toplevel
+  from astronet.data import records  # pylint: disable=import-outside-toplevel
   if bool(FLAGS.kepler_data_dir) == bool(FLAGS.tess_data_dir):
     raise app.UsageError("Give exactly one of --kepler_data_dir and --tess_data_dir")
   if not FLAGS.input_tce_csv_file or not FLAGS.output_dir:
     raise app.UsageError("--input_tce_csv_file and --output_dir are required")
   mission = preprocess.KEPLER if FLAGS.kepler_data_dir else preprocess.TESS
+  data_dir = FLAGS.kepler_data_dir or FLAGS.tess_data_dir
+  if "://" not in data_dir and not os.path.isdir(data_dir):
+    raise errors.LightCurveFileError("--{}_data_dir {} is not a directory".format(
+        mission.name, data_dir), data_dir)
   config = records.RecordConfig(
       mission=mission.name,
       data_dir=FLAGS.kepler_data_dir or FLAGS.tess_data_dir,
@@ -151,6 +160,7 @@ def plan_from_flags():
     app.UsageError: Inconsistent flags.
     CatalogError: Unreadable or bad catalog.
   """
+  from astronet.data import tce_table  # pylint: disable=import-outside-toplevel
   mission, config = config_from_flags()
   table = read_catalog(mission, FLAGS.input_tce_csv_file,
                        FLAGS.reproduce_is_multi_quirk)
@@ -165,24 +175,31 @@ def plan_from_flags():
   return mission, config, partitions
 
 
+def settings_from_flags() -> dict:
+  """The flags that change the records (kept in the output's manifest)."""
+  return {name: FLAGS[name].value for name in (
+      "kepler_data_dir", "tess_data_dir", "num_train_shards", "clean", "threshold",
+      "make_test_set", "test_set_min_sector", "reproduce_is_multi_quirk", "spline_backend")}
+
+
 def main(argv):
+  from astronet.data import records  # pylint: disable=import-outside-toplevel
+  from tf_util import atomic_io  # pylint: disable=import-outside-toplevel
   del argv
-  try:
-    _, config, partitions = plan_from_flags()
-  except errors.CatalogError as e:
-    logging.error("%s", e)
-    return 2
-  results = generate_records(partitions, config, FLAGS.output_dir,
-                             FLAGS.num_worker_processes, FLAGS.start_method,
-                             FLAGS.overwrite)
+  _, config, partitions = plan_from_flags()
+  manifest = records.output_manifest(FLAGS.input_tce_csv_file, settings_from_flags())
+  with atomic_io.DirectoryLock(FLAGS.output_dir):
+    records.check_manifest(FLAGS.output_dir, manifest, FLAGS.overwrite)
+    results = generate_records(partitions, config, FLAGS.output_dir,
+                               FLAGS.num_worker_processes, FLAGS.start_method,
+                               FLAGS.overwrite)
   logging.info("%s", summarize(results))
   num_tces = sum(r.num_tces for r in results)
   if num_tces and not sum(r.num_written for r in results):
-    logging.error("Every one of the %d TCEs failed", num_tces)
-    return 1
+    cli.fail("every one of the {} TCEs failed (see {})".format(
+        num_tces, os.path.join(FLAGS.output_dir, records.FAILED_TCES_FILE)), cli.EXIT_FAILURE)
   return 0
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)  # Exits with main's return value.
+  cli.run(main, define_flags)  # Exits with main's return value.

@@ -30,6 +30,7 @@ import numpy as np
 
 from astronet.data import preprocess
 from astronet.data import tce_views
+from tf_util import atomic_io
 # Re-exported: the TF-free half of the record pipeline.
 from astronet.data.tce_views import (  # pylint: disable=unused-import
     INJECTED_COLUMN, INJECTION_COLUMNS, Failure, RecordConfig, compute_views,
@@ -89,16 +90,24 @@ def serialize(tce: Mapping, views: Mapping[str, np.ndarray]) -> bytes:
   return make_example(tce, views).SerializeToString(deterministic=True)
 
 
-def write_records_atomically(path: str, serialized: Iterable[bytes]) -> int:
-  """Writes serialized records to `path` via a temporary file; returns the count."""
+def write_records_atomically(path: str, serialized: Iterable[bytes],
+                             before_commit=None) -> int:
+  """Writes serialized records to `path` via a temporary file; returns the count.
+
+  `before_commit()`, if given, runs after every record is written and before
+  the rename that makes the shard visible: files that belong to the shard
+  (its failure list) are written there, so a kill leaves both or neither.
+  """
   tf = _tf()
-  tmp_path = "{}.tmp-{}".format(path, os.getpid())
+  tmp_path = atomic_io.temporary_path(path)
   count = 0
   try:
     with tf.io.TFRecordWriter(tmp_path) as writer:
       for record in serialized:
         writer.write(record)
         count += 1
+    if before_commit is not None:
+      before_commit()
     tf.io.gfile.rename(tmp_path, path, overwrite=True)
   finally:
     if tf.io.gfile.exists(tmp_path):
@@ -128,6 +137,7 @@ def split_finished_shards(partitions, output_dir: str, overwrite: bool = False,
   """
   failed_path = failed_path or os.path.join(output_dir, FAILED_TCES_FILE)
   previous = read_failures(failed_path)
+  atomic_io.remove_stale_temporaries(output_dir)
   todo, finished = [], {}
   for partition in partitions:
     path = os.path.join(output_dir, partition.name)
@@ -135,9 +145,13 @@ def split_finished_shards(partitions, output_dir: str, overwrite: bool = False,
       num_written = count_records(path)
       logger.info("Shard %s exists (%d records); skipping it (--overwrite to redo)",
                   partition.name, num_written)
+      sidecar = shard_failures_path(path)
+      # The shard's own failure list, committed with it; older outputs have
+      # only failed_tces.csv.
+      failures = (read_failures(sidecar) if os.path.exists(sidecar)
+                  else [f for f in previous if f.shard == partition.name])
       finished[partition.name] = ShardResult(
-          partition.name, len(partition.table), num_written,
-          [f for f in previous if f.shard == partition.name], resumed=True)
+          partition.name, len(partition.table), num_written, failures, resumed=True)
     else:
       todo.append(partition)
   return todo, finished
@@ -211,11 +225,61 @@ def _write_shards(tasks, grouped, processed, num_tces) -> list[ShardResult]:
         else:
           yield serialize(tce, views)
 
-    num_written = write_records_atomically(task.path, examples())
+    num_written = write_records_atomically(
+        task.path, examples(),
+        before_commit=lambda task=task, failures=failures: write_failures(
+            shard_failures_path(task.path), failures))
     logger.info("Wrote %d/%d items in shard %s. %d skipped.", num_written,
                 len(task.rows), name, len(failures))
     results.append(ShardResult(name, len(task.rows), num_written, failures))
   return results
+
+
+MANIFEST_FILE = ".manifest.json"
+
+
+def output_manifest(catalog_files: Sequence[str], settings: Mapping) -> dict:
+  """What an output directory is built from: the catalogs' sha256 and the settings."""
+  from tf_util import hashing  # pylint: disable=import-outside-toplevel
+  return {"catalogs": {os.path.basename(p): hashing.file_digest(p) for p in catalog_files},
+          "settings": {k: settings[k] for k in sorted(settings)}}
+
+
+def check_manifest(output_dir: str, manifest: Mapping, overwrite: bool = False) -> None:
+  """Refuses to resume into an output_dir built from another catalog or other flags.
+
+  Writes output_dir/.manifest.json when there is none (or with `overwrite`).
+
+  Raises:
+    OutputError: The directory's manifest differs (names what differs).
+  """
+  import json  # pylint: disable=import-outside-toplevel
+  from tf_util import errors  # pylint: disable=import-outside-toplevel
+  path = os.path.join(output_dir, MANIFEST_FILE)
+  if os.path.exists(path) and not overwrite:
+    with open(path) as f:
+      try:
+        existing = json.load(f)
+      except ValueError:
+        existing = {}
+    wanted = json.loads(json.dumps(manifest))
+    if existing != wanted:
+      differing = sorted(
+          {"catalog " + k for k in set(existing.get("catalogs", {})) | set(wanted["catalogs"])
+           if existing.get("catalogs", {}).get(k) != wanted["catalogs"].get(k)} |
+          {"--" + k for k in set(existing.get("settings", {})) | set(wanted["settings"])
+           if existing.get("settings", {}).get(k) != wanted["settings"].get(k)})
+      raise errors.OutputError(
+          "{} holds records built from other inputs ({} differ); use another --output_dir, "
+          "or --overwrite to rebuild it".format(output_dir, ", ".join(differing)), output_dir)
+    return
+  atomic_io.write_json(path, manifest)
+
+
+def shard_failures_path(shard_path: str) -> str:
+  """The failure list written with a shard: a hidden file no record glob matches."""
+  directory, name = os.path.split(shard_path)
+  return os.path.join(directory, ".{}.failures.csv".format(name))
 
 
 def read_failures(path: str) -> list[Failure]:
@@ -231,10 +295,14 @@ def read_failures(path: str) -> list[Failure]:
 def write_failures(path: str, failures: Sequence[Failure]) -> None:
   """Writes failed_tces.csv (id, file, reason, shard, tce) atomically."""
   tf = _tf()
-  tmp_path = "{}.tmp-{}".format(path, os.getpid())
-  with tf.io.gfile.GFile(tmp_path, "w") as f:
-    writer = csv.DictWriter(f, fieldnames=FAILED_TCES_COLUMNS)
-    writer.writeheader()
-    for failure in failures:
-      writer.writerow(dataclasses.asdict(failure))
-  tf.io.gfile.rename(tmp_path, path, overwrite=True)
+  tmp_path = atomic_io.temporary_path(path)
+  try:
+    with tf.io.gfile.GFile(tmp_path, "w") as f:
+      writer = csv.DictWriter(f, fieldnames=FAILED_TCES_COLUMNS)
+      writer.writeheader()
+      for failure in failures:
+        writer.writerow(dataclasses.asdict(failure))
+    tf.io.gfile.rename(tmp_path, path, overwrite=True)
+  finally:
+    if tf.io.gfile.exists(tmp_path):
+      tf.io.gfile.remove(tmp_path)

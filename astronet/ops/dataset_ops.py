@@ -100,6 +100,127 @@ def check_record_file(filename: str, features: Mapping[str, int],
         "Record file {} has no label feature {!r}".format(filename, label_feature))
 
 
+# How many culprits one RecordFormatError lists.
+_MAX_LISTED = 10
+
+
+def check_framing(filename: str) -> int:
+  """Walks a TFRecord file's framing (length, crc, data, crc); returns the record count.
+
+  TFRecordDataset reads a file cut inside a record header (fewer than 12
+  bytes left) as a clean end of file, so a truncated copy would lose its
+  last records silently; this catches that case.
+
+  Raises:
+    RecordFormatError: The file ends inside a record (names the file and the
+      index of the incomplete record).
+  """
+  import struct  # pylint: disable=import-outside-toplevel
+  count = 0
+  with tf.io.gfile.GFile(filename, "rb") as f:
+    size = f.size()
+    position = 0
+    while position < size:
+      header = f.read(12)
+      if len(header) < 12:
+        break
+      (length,) = struct.unpack("<Q", header[:8])
+      position += 12 + length + 4
+      if position > size:
+        break
+      f.seek(position)
+      count += 1
+    if position != size:
+      raise errors.RecordFormatError(
+          "{}: record {} is truncated ({} records complete, the file ends inside the "
+          "next)".format(filename, count, count))
+  return count
+
+
+def op_error_reason(e) -> str:
+  """The useful part of a tf.errors.OpError message (tf.data wraps it in function names)."""
+  import re  # pylint: disable=import-outside-toplevel
+  text = e.message or str(e)
+  found = re.search(r"(truncated record at \d+|corrupted record at \d+|[Dd]ata ?[Ll]oss[^\n]*)",
+                    text)
+  return found.group(1) if found else text.strip().splitlines()[0]
+
+
+def validate_records(filenames: list[str], features: Mapping[str, int],
+                     label_feature: str | None = None,
+                     label_map: Mapping | None = None,
+                     chunk_size: int = 2048) -> int:
+  """Reads every record of `filenames` once and checks it; returns the record count.
+
+  The tf.data pipeline would otherwise fail in the middle of training (a
+  record truncated after the first one), or train and score on NaN (a view
+  holding NaN or inf), or stop at an assertion that names no record (a label
+  outside the label map).
+
+  Raises:
+    RecordFormatError: A file is truncated or corrupt (names the file and the
+      index of the first unreadable record), records lack a feature or hold
+      views of another length, views hold NaN / inf, or labels are not in
+      `label_map` (lists the records, file:index and value).
+  """
+  spec = {name: tf.io.FixedLenFeature([length], tf.float32)
+          for name, length in features.items()}
+  if label_feature:
+    spec[label_feature] = tf.io.FixedLenFeature([], tf.string, default_value="")
+  bad_values, bad_labels, total = [], [], 0
+  for filename in filenames:
+    check_framing(filename)
+    check_record_file(filename, features, label_feature if label_map else None)
+    index, chunk = 0, []
+
+    def check(chunk, first_index):
+      try:
+        parsed = tf.io.parse_example(tf.constant(chunk), spec)
+      except tf.errors.InvalidArgumentError as e:
+        raise errors.RecordFormatError(
+            "{}: records {}-{} do not hold the features {} ({})".format(
+                filename, first_index, first_index + len(chunk) - 1, dict(features),
+                e.message.strip().splitlines()[0])) from None
+      for name in features:
+        finite = np.isfinite(parsed[name].numpy()).all(axis=1)
+        for i in np.nonzero(~finite)[0]:
+          bad_values.append("{}:{} ({})".format(filename, first_index + i, name))
+      if label_map and label_feature:
+        for i, label in enumerate(parsed[label_feature].numpy()):
+          label = label.decode("latin-1")
+          if label not in label_map:
+            bad_labels.append("{}:{} {}={!r}".format(filename, first_index + i,
+                                                      label_feature, label))
+
+    try:
+      for record in tf.data.TFRecordDataset(filename):
+        chunk.append(record.numpy())
+        index += 1
+        if len(chunk) == chunk_size:
+          check(chunk, index - len(chunk))
+          chunk = []
+    except tf.errors.OpError as e:
+      raise errors.RecordFormatError(
+          "{}: record {} is truncated or corrupt ({} records read before it): {}".format(
+              filename, index, index, op_error_reason(e))) from None
+    if chunk:
+      check(chunk, index - len(chunk))
+    total += index
+
+  def listing(items):
+    more = len(items) - _MAX_LISTED
+    return ", ".join(items[:_MAX_LISTED]) + (" and {} more".format(more) if more > 0 else "")
+
+  if bad_values:
+    raise errors.RecordFormatError("{} record(s) hold NaN or inf in their views: {}".format(
+        len(bad_values), listing(bad_values)))
+  if bad_labels:
+    raise errors.RecordFormatError(
+        "{} record(s) have labels outside the label map {}: {}".format(
+            len(bad_labels), sorted(label_map), listing(bad_labels)))
+  return total
+
+
 def build_dataset(file_pattern: str,
                   features: Mapping[str, int],
                   batch_size: int,

@@ -164,3 +164,43 @@ def build_dataset(file_pattern: str, batch_size: int, training: bool, max_length
                                      for k, v in f.items()})
   dataset = dataset.padded_batch(batch_size, drop_remainder=training)
   return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def validate_records(file_pattern: str) -> int:
+  """Reads every record of `file_pattern` once; returns the number of light curves.
+
+  Raises:
+    LightCurveFileError: A pattern matches no file.
+    RecordFormatError: A truncated / corrupt record (file and record index),
+      records of another kind (e.g. Astronet TCE records, which hold views,
+      not `flux` / `mask`), time / flux / mask of unequal lengths, or
+      non-finite flux.
+  """
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from astronet.ops import dataset_ops  # pylint: disable=import-outside-toplevel
+  total = 0
+  for filename in dataset_ops.expand_file_pattern(file_pattern):
+    index = 0
+    try:
+      for record in tf.data.TFRecordDataset(filename):
+        example = tf.train.Example.FromString(record.numpy())
+        feature = example.features.feature
+        if "flux" not in feature or "mask" not in feature:
+          hint = (" (Astronet TCE records; AstroWaveNet reads the records of "
+                  "astrowavenet/data/prepare_inputs.py)" if "global_view" in feature else "")
+          raise errors.RecordFormatError(
+              "{}: record {} is not an AstroWaveNet light curve: it has no flux / mask "
+              "features (features: {}){}".format(filename, index, sorted(feature)[:8], hint))
+        flux = np.asarray(feature["flux"].float_list.value)
+        if len(flux) != len(feature["mask"].int64_list.value):
+          raise errors.RecordFormatError("{}: record {}: flux and mask differ in length".format(
+              filename, index))
+        if not np.isfinite(flux).all():
+          raise errors.RecordFormatError("{}: record {}: flux holds NaN or inf".format(
+              filename, index))
+        index += 1
+    except tf.errors.OpError as e:
+      raise errors.RecordFormatError("{}: record {} is truncated or corrupt: {}".format(
+          filename, index, e.message.strip().splitlines()[0])) from None
+    total += index
+  return total
