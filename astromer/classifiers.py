@@ -25,7 +25,9 @@ import keras
 import numpy as np
 from keras import ops
 
-HEADS = ("lstm", "mlp")
+import astromer
+
+HEADS = astromer.HEADS
 
 
 class DropMask(keras.layers.Layer):
@@ -142,7 +144,7 @@ def train(model: keras.Model, train_inputs: dict, train_labels: np.ndarray, val_
                       shuffle=True)
   if project_path:
     # Keras wants the name to end in .weights.h5, so the temporary name keeps that suffix.
-    tmp = os.path.join(project_path, ".tmp-{}-classifier.weights.h5".format(os.getpid()))
-    model.save_weights(tmp)
-    os.replace(tmp, os.path.join(project_path, "classifier.weights.h5"))
+    from tf_util import atomic_io  # pylint: disable=import-outside-toplevel
+    with atomic_io.atomic_path(os.path.join(project_path, "classifier.weights.h5")) as tmp:
+      model.save_weights(tmp)
   return history.history

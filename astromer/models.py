@@ -231,6 +231,15 @@ class SingleBandEncoder:
         str(i) for i in oids_list]
     if len(ids) != len(dataset):
       raise ValueError("{} light curves but {} ids".format(len(dataset), len(ids)))
+    if len(set(ids)) != len(ids):
+      # Embeddings are gathered by id: a repeated id would silently join two curves.
+      seen, repeated = set(), []
+      for i in ids:
+        if i in seen and i not in repeated:
+          repeated.append(i)
+        seen.add(i)
+      raise ValueError("oids_list gives the same id to several light curves: {}".format(
+          ", ".join(repr(i) for i in repeated[:10])))
     windows = preprocessing.windows_of(dataset, ids, self.maxlen)
     embeddings = self._predict(windows, max(int(batch_size), 1))
     if not concatenate:

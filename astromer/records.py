@@ -80,6 +80,14 @@ def write_records(light_curves: Sequence, ids: Sequence, labels: Sequence | None
   return paths
 
 
+def is_safe_class_name(name) -> bool:
+  """Whether a class label can be one folder name inside the output tree."""
+  text = str(name)
+  return bool(text.strip()) and not (
+      "/" in text or "\\" in text or text.startswith(".") or "\x00" in text or
+      os.path.isabs(text))
+
+
 def create_dataset(meta_df, source: str, target: str, subsets_frac: tuple = (0.5, 0.25),
                    test_subset=None, max_lcs_per_record: int = 100, band: str | None = None,
                    seed: int | None = None,
@@ -116,6 +124,12 @@ def create_dataset(meta_df, source: str, target: str, subsets_frac: tuple = (0.5
           sorted(meta_df["Band"].unique())))
     meta_df = meta_df[meta_df["Band"] == band]
   class_names = sorted(meta_df["Class"].unique())
+  unsafe = [str(c) for c in class_names if not is_safe_class_name(c)]
+  if unsafe:
+    # Class names become folder names: '../x' would write outside `target`.
+    raise errors.CatalogError(
+        "metadata Class value(s) {} cannot name a folder (no '/', '\\', '..' or leading "
+        "'.')".format(", ".join(repr(c) for c in unsafe[:10])))
   os.makedirs(target, exist_ok=True)
   with atomic_io.atomic_open(os.path.join(target, "objects.csv")) as f:
     writer = csv.writer(f)

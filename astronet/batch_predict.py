@@ -31,6 +31,7 @@ from absl import flags
 from absl import logging
 
 from astronet.util import script_flags
+from tf_util import cli
 
 FLAGS = flags.FLAGS
 
@@ -112,23 +113,28 @@ def main(argv):
   from astronet.ops import prediction
   from tf_util import errors
   start = time.time()
-  try:
-    members = prediction.load_members(FLAGS.model_dir, FLAGS.average, FLAGS.model)
-    logging.info("%d model(s): %s", len(members), ", ".join(m.name for m in members))
-    if FLAGS.export_ensemble:
-      from astronet import export_model
-      export_model.export_members(members, FLAGS.export_ensemble,
-                                  export_model.format_of(FLAGS.export_ensemble))
-      logging.info("Exported the ensemble to %s", FLAGS.export_ensemble)
-    if not FLAGS.tfrecord_dir:
-      return 0
-    filenames = prediction.record_files(FLAGS.tfrecord_dir, FLAGS.tfrecord_pattern)
-    records = prediction.read_records(filenames, members[0].feature_lengths)
-    logging.info("Read %d records from %d file(s)", len(records), len(filenames))
-    probabilities = prediction.predict_members(members, records, FLAGS.batch_size)
-  except (errors.AstronetError, ValueError) as e:
-    logging.error("%s", e)
-    return 2
+  if FLAGS.export_ensemble:
+    from astronet.ops import model_export
+    model_export.check_output(FLAGS.export_ensemble,
+                              model_export.format_of(FLAGS.export_ensemble))
+  members = prediction.load_members(FLAGS.model_dir, FLAGS.average, FLAGS.model)
+  logging.info("%d model(s): %s", len(members), ", ".join(m.name for m in members))
+  if FLAGS.export_ensemble:
+    model_export.export_members(members, FLAGS.export_ensemble,
+                                model_export.format_of(FLAGS.export_ensemble))
+    logging.info("Exported the ensemble to %s", FLAGS.export_ensemble)
+  if not FLAGS.tfrecord_dir:
+    return 0
+  filenames = prediction.record_files(FLAGS.tfrecord_dir, FLAGS.tfrecord_pattern)
+  records = prediction.read_records(filenames, members[0].feature_lengths)
+  records, skipped = prediction.split_non_finite(records)
+  if skipped:
+    logging.warning("Skipped %d record(s) whose views hold NaN or inf: %s", len(skipped),
+                    ", ".join(skipped[:20]) + (" ..." if len(skipped) > 20 else ""))
+  if not len(records):
+    raise errors.RecordFormatError("No usable records in {}".format(", ".join(filenames)))
+  logging.info("Read %d records from %d file(s)", len(records), len(filenames))
+  probabilities = prediction.predict_members(members, records, FLAGS.batch_size)
   keys = (list(zip(records.ids.tolist(), records.sub_ids.tolist())) if FLAGS.per_tce
           else records.ids.tolist())
   predictions = prediction.average_by_key(keys, probabilities)
@@ -144,5 +150,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  cli.run(main, define_flags, tensorflow=True)

@@ -31,6 +31,7 @@ import time
 from absl import app
 from absl import flags
 from absl import logging
+from tf_util import cli
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -43,8 +44,8 @@ def define_flags() -> None:
   flags.DEFINE_string("output_dir", "demo_output", "Where to write everything.")
   flags.DEFINE_string("kepler_data_dir", str(DATA / "kepler" / "fits"),
                       "Base folder of Kepler FITS files (MAST layout).")
-  flags.DEFINE_integer("num_models", 2, "Ensemble members to train.")
-  flags.DEFINE_integer("train_steps", 300, "Training steps per member.")
+  flags.DEFINE_integer("num_models", 2, "Ensemble members to train.", lower_bound=1)
+  flags.DEFINE_integer("train_steps", 300, "Training steps per member.", lower_bound=1)
 
 
 def run_command(args: list[str], cwd: str) -> str:
@@ -97,7 +98,8 @@ def run(output_dir: str, kepler_data_dir: str, num_models: int, train_steps: int
 
   print("\n== 4. Evaluate member 1 on the real validation slice")
   run_command([script("evaluate.py"), "--model_dir=ensemble/model_1",
-               "--eval_files=" + os.path.join(records, "val-slice*")], out)
+               "--eval_files=" + os.path.join(records, "val-slice*"),
+               "--output=metrics_val_model_1.json"], out)
 
   print("\n== 5. Classify the new TCEs with the averaged ensemble")
   run_command([script("batch_predict.py"), "--model_dir=ensemble", "--average",
@@ -119,7 +121,7 @@ def run(output_dir: str, kepler_data_dir: str, num_models: int, train_steps: int
                "--labels=ensemble of {} (val slice)".format(num_models),
                "--output_file=roc_val.png"], out)
 
-  with open(os.path.join(out, "ensemble", "model_1", "metrics_val.json")) as f:
+  with open(os.path.join(out, "metrics_val_model_1.json")) as f:
     val_metrics = json.load(f)
   print("\nDemo finished in {:.0f} s. Outputs in {}:".format(time.time() - start, out))
   for name in ("kic11442793_p14.4491_views.png", "prediction_new_tces.txt", "ensemble.keras",
@@ -139,5 +141,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  cli.run(main, define_flags)

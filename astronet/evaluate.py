@@ -1,25 +1,37 @@
-r"""Evaluates a trained Astronet model on a set of records.
+r"""Evaluates a trained Astronet model (or an ensemble) on a set of records.
 
   python astronet/evaluate.py --model=AstroCNNModel --config_name=local_global \
-    --eval_files='tfrecords/val*' --model_dir=model/
+    --eval_files='tfrecords/val*' --model_dir=model/ [--output=metrics_val.json]
 
-Prints accuracy, auc, precision, recall, loss and average precision, and
-writes them to model_dir/metrics_{eval_name}.json.
+--model_dir is any model form: a model directory of train.py, one of the
+ORIGINAL TF1 code, a .keras file (train.py's model.keras, import_checkpoint.py's
+output, an exported ensemble), an exported SavedModel directory, or with
+--average a directory of ensemble members (their mean probability is scored).
+
+Prints accuracy, auc, precision, recall, loss and average precision ("undefined"
+where a metric has no value, e.g. precision with no positive prediction). The
+model directory is never written to: --output=PATH writes the metrics as JSON
+there (refusing to replace a file that evaluate.py did not write).
 """
 
 from __future__ import annotations
 
+import json
+import math
 import os
 
 from absl import app
 from absl import flags
-from absl import logging
 
-from astronet.ops import training
-from tf_util import atomic_io
+from tf_util import cli
 from tf_util import errors
 
 FLAGS = flags.FLAGS
+
+# Marks the JSON files evaluate.py writes (the only ones it replaces).
+WRITTEN_BY = "astronet/evaluate.py"
+METRIC_NAMES = ("accuracy", "auc", "precision", "recall", "loss", "average_precision",
+                "pr_auc", "num_examples")
 
 
 def define_flags() -> None:
@@ -27,28 +39,72 @@ def define_flags() -> None:
   flags.DEFINE_string("model", None, "Name of the model class (checked against model_dir).")
   flags.DEFINE_string("config_name", None, "Config name (unused: model_dir has the config).")
   flags.DEFINE_string("eval_files", None, "File patterns of the evaluation records.")
-  flags.DEFINE_string("model_dir", None, "Directory with the trained model.")
-  flags.DEFINE_string("eval_name", "val", "Name of the evaluation set.")
+  flags.DEFINE_string("model_dir", None, "The model: model_dir (train.py or original TF1), "
+                      ".keras file, exported SavedModel, or comma-separated list.")
+  flags.DEFINE_boolean("average", False, "Score the mean of the models in the "
+                       "subdirectories of --model_dir (an ensemble).")
+  flags.DEFINE_string("eval_name", "val", "Name of the evaluation set (in --output).")
+  flags.DEFINE_string("output", None, "Optional JSON file for the metrics.")
+  flags.DEFINE_integer("batch_size", 256, "Records per batch (ensembles).", lower_bound=1)
+
+
+def format_value(value) -> str:
+  if value is None or (isinstance(value, float) and math.isnan(value)):
+    return "undefined"
+  return str(value)
+
+
+def check_output(path: str) -> None:
+  """Refuses an --output that exists and was not written by evaluate.py."""
+  if os.path.isdir(path):
+    raise errors.OutputError("--output {} is a directory; give a file name".format(path), path)
+  if not os.path.exists(path):
+    return
+  try:
+    with open(path) as f:
+      ours = json.load(f).get("written_by") == WRITTEN_BY
+  except (OSError, ValueError, AttributeError):
+    ours = False
+  if not ours:
+    raise errors.OutputError("--output {} exists and was not written by evaluate.py; "
+                             "refusing to overwrite it".format(path), path)
 
 
 def main(argv):
   del argv
   if not FLAGS.eval_files or not FLAGS.model_dir:
     raise app.UsageError("--eval_files and --model_dir are required")
-  try:
-    model, _, config = training.load_model(FLAGS.model_dir, FLAGS.model)
-    result = training.evaluate(model, config, FLAGS.eval_files)
-  except (errors.AstronetError, ValueError) as e:
-    logging.error("%s", e)
-    return 2
-  for name in ("accuracy", "auc", "precision", "recall", "loss", "average_precision",
-               "pr_auc", "num_examples"):
-    print("{}: {}".format(name, result[name]))
-  path = os.path.join(FLAGS.model_dir, "metrics_{}.json".format(FLAGS.eval_name))
-  atomic_io.write_json(path, result)
+  if FLAGS.output:
+    check_output(FLAGS.output)
+  # pylint: disable=import-outside-toplevel
+  from astronet.ops import dataset_ops
+  from astronet.ops import prediction
+  from astronet.ops import training
+  from tf_util import atomic_io
+  members = prediction.load_members(FLAGS.model_dir, FLAGS.average, FLAGS.model)
+  labelling = prediction.label_inputs(members[0])
+  count = dataset_ops.validate_records(
+      dataset_ops.expand_file_pattern(FLAGS.eval_files), members[0].feature_lengths,
+      labelling["label_feature"], labelling["label_map"])
+  if not count:
+    raise errors.RecordFormatError("{} holds no records".format(FLAGS.eval_files))
+  single = members[0]
+  if len(members) == 1 and single.config is not None:
+    # A model_dir: the evaluation of training (batch means of the loss, as the originals).
+    result = training.evaluate(single.model, single.config, FLAGS.eval_files)
+  else:
+    result = prediction.evaluate_members(members, FLAGS.eval_files, FLAGS.batch_size)
+  for name in METRIC_NAMES:
+    print("{}: {}".format(name, format_value(result.get(name))))
+  if FLAGS.output:
+    clean = {k: (None if isinstance(v, float) and math.isnan(v) else v)
+             for k, v in result.items()}
+    atomic_io.write_json(FLAGS.output, dict(clean, written_by=WRITTEN_BY,
+                                            eval_name=FLAGS.eval_name,
+                                            eval_files=FLAGS.eval_files,
+                                            model=FLAGS.model_dir))
   return 0
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  cli.run(main, define_flags, tensorflow=True)

@@ -19,20 +19,12 @@ directory as `model_card.json`, in the ONNX metadata under "model_card".
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import os
-import time
-import zipfile
-
 from absl import app
 from absl import flags
-from absl import logging
+
+from tf_util import cli
 
 FLAGS = flags.FLAGS
-
-MODEL_CARD = "model_card.json"
-FORMATS = ("keras", "saved_model", "onnx")
 
 
 def define_flags() -> None:
@@ -41,178 +33,16 @@ def define_flags() -> None:
                       "list; with --average, directories of models.")
   flags.DEFINE_boolean("average", False, "Average the models in the subdirectories.")
   flags.DEFINE_string("output", None, "Output path (.keras file, directory, or .onnx file).")
-  flags.DEFINE_enum("format", "keras", list(FORMATS), "Export format.")
-
-
-def _package_versions() -> dict:
-  # pylint: disable=import-outside-toplevel
-  import importlib.metadata
-  import keras
-  import numpy as np
-  import tensorflow as tf
-  try:
-    package = importlib.metadata.version("astronet-tf2")
-  except importlib.metadata.PackageNotFoundError:
-    package = None
-  return {"astronet-tf2": package, "tensorflow": tf.__version__, "keras": keras.__version__,
-          "numpy": np.__version__}
-
-
-def _read_json(path: str):
-  if not os.path.exists(path):
-    return None
-  with open(path) as f:
-    return json.load(f)
-
-
-def member_card(path: str) -> dict:
-  """What is known of one member: config, training runs and metrics files."""
-  # pylint: disable=import-outside-toplevel
-  from astronet.ops import training
-  from astronet.util import config_util
-  card = {"source": os.path.abspath(path)}
-  if os.path.isdir(path):
-    saved = config_util.read_config(path)
-    if saved is not None and "model" in saved:
-      card.update(model=saved["model"], config=saved["config"])
-    elif saved is not None:
-      card.update(model="AstroCNNModel (original TF1 checkpoint)", config=saved)
-    card["training"] = (_read_json(os.path.join(path, training.TRAINING_LOG)) or {}).get("runs")
-    card["metrics"] = {name[len("metrics_"):-len(".json")]: _read_json(os.path.join(path, name))
-                       for name in sorted(os.listdir(path))
-                       if name.startswith("metrics_") and name.endswith(".json")}
-  elif path.endswith(".keras"):
-    embedded = read_model_card(path)
-    if embedded:
-      card["model_card"] = embedded
-  return card
-
-
-def model_card(members, feature_lengths: dict) -> dict:
-  """The model card of an export (see module docstring)."""
-  # pylint: disable=import-outside-toplevel
-  from astronet.astro_model import configurations
-  from astronet.data import preprocess
-  mission = next((m for m, (g, _) in configurations.VIEW_LENGTHS.items()
-                  if feature_lengths.get("global_view") == g), None)
-  views = {}
-  if mission:
-    spec = preprocess.get_mission(mission)
-    views = {"global_view": dataclasses.asdict(spec.global_view),
-             "local_view": dataclasses.asdict(spec.local_view)}
-  light_curves = {
-      "kepler": "Kepler PDCSAP_FLUX (LIGHTCURVE extension), segments split at gaps > 0.75 d, "
-                "Kepler spline detrending (bkspace 0.5-20 d, best BIC), phase fold on t0, "
-                "median binning; views normalised to median 0, minimum -1",
-      "tess": "Astronet-Triage h5 KSPMagnitude of the best aperture, QFLAG == 0, upward "
-              "5*MAD clip, flux = 10**(-(mag - median)/2.5), phase fold on Epoc, median "
-              "binning with linear interpolation of empty bins; views normalised to median "
-              "0, minimum -1",
-  }.get(mission)
-  return {
-      "format_version": 1,
-      "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-      "inputs": {name: {"shape": [None, length], "dtype": "float32"}
-                 for name, length in sorted(feature_lengths.items())},
-      "output": "probability of the positive class, float32 [batch, 1]",
-      "mission": mission,
-      "preprocessing": {"light_curve": light_curves, "views": views},
-      "ensemble_size": len(members),
-      "members": [member_card(m.name) for m in members],
-      "versions": _package_versions(),
-  }
-
-
-def probability_model(members):
-  """ONE Keras model returning the (mean) positive-class probability [batch, 1]."""
-  from astronet.ops import prediction  # pylint: disable=import-outside-toplevel
-  return prediction.build_ensemble(members, name="astronet_export")
-
-
-def format_of(path: str) -> str:
-  """Export format implied by a path: .keras, .onnx, else a SavedModel directory."""
-  return "keras" if path.endswith(".keras") else "onnx" if path.endswith(".onnx") \
-      else "saved_model"
-
-
-def export(model_dir: str, output: str, fmt: str = "keras", average: bool = False) -> dict:
-  """Exports the models named like batch_predict's --model_dir; returns the model card."""
-  from astronet.ops import prediction  # pylint: disable=import-outside-toplevel
-  return export_members(prediction.load_members(model_dir, average), output, fmt)
-
-
-def export_members(members, output: str, fmt: str = "keras") -> dict:
-  """Exports loaded members (ops.prediction.Member) as one model; returns the model card."""
-  # pylint: disable=import-outside-toplevel
-  import numpy as np
-  from tf_util import atomic_io
-  if fmt not in FORMATS:
-    raise ValueError("Unknown --format {!r}; expected one of {}".format(fmt, FORMATS))
-  lengths = members[0].feature_lengths
-  card = model_card(members, lengths)
-  model = probability_model(members)
-  model({name: np.zeros([1, n], np.float32) for name, n in lengths.items()})
-  card_text = json.dumps(card, indent=1, default=str)
-  if fmt == "keras":
-    if not output.endswith(".keras"):
-      raise ValueError("--format=keras needs an --output ending in .keras: {}".format(output))
-    with atomic_io.atomic_path(output) as tmp:
-      model.save(tmp)
-      with zipfile.ZipFile(tmp, "a") as archive:
-        archive.writestr(MODEL_CARD, card_text)
-  elif fmt == "saved_model":
-    # Checked before the export, which is the costly part.
-    if os.path.exists(output):
-      raise ValueError("--output {} already exists".format(output))
-    tmp = output.rstrip("/") + ".tmp-{}".format(os.getpid())
-    model.export(tmp, format="tf_saved_model", verbose=False)
-    with open(os.path.join(tmp, MODEL_CARD), "w") as f:
-      f.write(card_text)
-    os.replace(tmp, output)
-  else:
-    try:
-      import onnx
-    except ImportError as e:
-      raise ImportError("ONNX export needs tf2onnx and onnx: pip install "
-                        "'astronet-tf2[onnx]'") from e
-    with atomic_io.atomic_path(output) as tmp:
-      model.export(tmp, format="onnx", verbose=False)
-      proto = onnx.load(tmp)
-      entry = proto.metadata_props.add()
-      entry.key, entry.value = "model_card", card_text
-      onnx.save(proto, tmp)
-  return card
-
-
-def read_model_card(path: str) -> dict | None:
-  """The model card of an exported .keras file, SavedModel directory or .onnx file."""
-  if os.path.isdir(path):
-    card_path = os.path.join(path, MODEL_CARD)
-    return _read_json(card_path)
-  if path.endswith(".keras"):
-    with zipfile.ZipFile(path) as archive:
-      if MODEL_CARD not in archive.namelist():
-        return None
-      return json.loads(archive.read(MODEL_CARD))
-  if path.endswith(".onnx"):
-    import onnx  # pylint: disable=import-outside-toplevel
-    for entry in onnx.load(path).metadata_props:
-      if entry.key == "model_card":
-        return json.loads(entry.value)
-    return None
-  raise ValueError("Not an exported model: {}".format(path))
+  flags.DEFINE_enum("format", "keras", ["keras", "saved_model", "onnx"], "Export format.")
 
 
 def main(argv):
   del argv
   if not FLAGS.model_dir or not FLAGS.output:
     raise app.UsageError("--model_dir and --output are required")
-  from tf_util import errors  # pylint: disable=import-outside-toplevel
-  try:
-    card = export(FLAGS.model_dir, FLAGS.output, FLAGS.format, FLAGS.average)
-  except (errors.AstronetError, ValueError, ImportError) as e:
-    logging.error("%s", e)
-    return 2
+  from astronet.ops import model_export  # pylint: disable=import-outside-toplevel
+  model_export.check_output(FLAGS.output, FLAGS.format)
+  card = model_export.export(FLAGS.model_dir, FLAGS.output, FLAGS.format, FLAGS.average)
   print("Exported {} model(s) ({}) to {}; views {}".format(
       card["ensemble_size"], FLAGS.format, FLAGS.output,
       {k: v["shape"][1] for k, v in card["inputs"].items()}))
@@ -220,5 +50,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  cli.run(main, define_flags, tensorflow=True)

@@ -27,6 +27,7 @@ from absl import flags
 from absl import logging
 
 from astronet.util import script_flags
+from tf_util import cli
 
 FLAGS = flags.FLAGS
 
@@ -36,7 +37,8 @@ def define_flags() -> None:
   script_flags.define_model_flags("test*")
   flags.DEFINE_boolean("plot", False, "Plot the views of misclassified TCEs.")
   flags.DEFINE_string("save_dir", "astronet/plots", "Directory of the plots.")
-  flags.DEFINE_float("plot_threshold", 0.1, "Threshold of the plotted misclassifications.")
+  flags.DEFINE_float("plot_threshold", 0.1, "Threshold of the plotted misclassifications.",
+                     lower_bound=0, upper_bound=1)
   flags.DEFINE_list("plot_dispositions", ["PC"], "Labels whose misclassified TCEs are plotted.")
   flags.DEFINE_string("output_dir", ".", "Directory of true_vs_pred_{suffix}.txt.")
 
@@ -115,17 +117,17 @@ def main(argv):
   from astronet import plotting
   from astronet.ops import metrics
   from astronet.ops import prediction
-  from tf_util import errors
-  try:
-    members = prediction.load_members(FLAGS.model_dir, FLAGS.average, FLAGS.model)
-    filenames = prediction.record_files(FLAGS.tfrecord_dir, FLAGS.tfrecord_pattern)
-    for filename in filenames:
-      print(filename)
-    records = prediction.read_records(filenames, members[0].feature_lengths)
-    probabilities = prediction.predict_members(members, records, FLAGS.batch_size)
-  except (errors.AstronetError, ValueError) as e:
-    logging.error("%s", e)
-    return 2
+  from astronet.ops import dataset_ops
+  members = prediction.load_members(FLAGS.model_dir, FLAGS.average, FLAGS.model)
+  filenames = prediction.record_files(FLAGS.tfrecord_dir, FLAGS.tfrecord_pattern)
+  for filename in filenames:
+    print(filename)
+  labelling = prediction.label_inputs(members[0])
+  # Truncated records, NaN views and labels outside the label map: one error.
+  dataset_ops.validate_records(filenames, members[0].feature_lengths,
+                               labelling["label_feature"], labelling["label_map"])
+  records = prediction.read_records(filenames, members[0].feature_lengths)
+  probabilities = prediction.predict_members(members, records, FLAGS.batch_size)
   keys, labels, predictions = by_tce(records, probabilities)
   positive = positive_labels(records)
   is_positive = np.array([label in positive for label in labels])
@@ -156,5 +158,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  cli.run(main, define_flags, tensorflow=True)

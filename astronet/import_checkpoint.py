@@ -21,6 +21,7 @@ import os
 from absl import app
 from absl import flags
 from absl import logging
+from tf_util import cli
 
 FLAGS = flags.FLAGS
 
@@ -97,13 +98,11 @@ def main(argv):
     summary = import_to(FLAGS.tf1_checkpoint, FLAGS.output, FLAGS.model,
                         parse_config_json(FLAGS.config_json), FLAGS.restore_optimizer)
   except (errors.AstronetError, ValueError) as e:
-    logging.error("%s", e)
-    return 2
+    cli.fail(str(e))
   print(json.dumps(summary, indent=1))
   logging.info("Wrote %s", FLAGS.output)
   return 0
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  cli.run(main, define_flags)

@@ -13,15 +13,12 @@ views.
 
 from __future__ import annotations
 
-import numpy as np
+import os
+
 from absl import app
 from absl import flags
-from absl import logging
 
-from astronet.astro_model import configurations as base_configurations
-from astronet.data import preprocess
-from astronet.data import tce_views
-from astronet.ops import training
+from tf_util import cli
 from tf_util import errors
 
 FLAGS = flags.FLAGS
@@ -31,35 +28,31 @@ def define_flags() -> None:
   """Defines the command-line flags (only when run as a script)."""
   flags.DEFINE_string("model", None, "Name of the model class (checked against model_dir).")
   flags.DEFINE_string("config_name", None, "Config name (model_dir has the config).")
-  flags.DEFINE_string("model_dir", None, "Directory with the trained model.")
+  flags.DEFINE_string("model_dir", None, "The model: model_dir (train.py or original TF1), "
+                      ".keras file, exported SavedModel, or comma-separated list.")
+  flags.DEFINE_boolean("average", False, "Average the models in the subdirectories of "
+                       "--model_dir (an ensemble).")
   flags.DEFINE_string("kepler_data_dir", None, "Base folder of Kepler FITS files.")
-  flags.DEFINE_integer("kepler_id", None, "Kepler ID of the target star.")
+  flags.DEFINE_integer("kepler_id", None, "Kepler ID of the target star.", lower_bound=1)
   flags.DEFINE_string("tess_data_dir", None, "Base folder of Triage h5 files.")
-  flags.DEFINE_integer("tic_id", None, "TIC ID of the target star.")
-  flags.DEFINE_integer("sector", 1, "TESS sector of the light curve.")
-  flags.DEFINE_float("period", None, "Period of the TCE (days).")
+  flags.DEFINE_integer("tic_id", None, "TIC ID of the target star.", lower_bound=1)
+  flags.DEFINE_integer("sector", 1, "TESS sector of the light curve.", lower_bound=1)
+  flags.DEFINE_float("period", None, "Period of the TCE (days).", lower_bound=0)
   flags.DEFINE_float("t0", None, "Epoch of the TCE (days, BKJD or BTJD).")
-  flags.DEFINE_float("duration", None, "Duration of the TCE (days).")
+  flags.DEFINE_float("duration", None, "Duration of the TCE (days).", lower_bound=0)
   flags.DEFINE_string("output_image_file", None, "Optional path of a figure of the views.")
 
 
 def tce_row(mission: str, star_id: int, period: float, t0: float, duration: float,
             sector: int | None = None) -> dict:
   """A catalog-style row (the mission's column names) for one TCE (duration in days)."""
+  from astronet.data import preprocess  # pylint: disable=import-outside-toplevel
   columns = preprocess.get_mission(mission)
   row = {columns.id_column: star_id, columns.period_column: period,
          columns.t0_column: t0, columns.duration_column: duration}
   if columns.sector_column is not None:
     row[columns.sector_column] = sector
   return row
-
-
-def predict_views(model, views: dict) -> float:
-  """Probability (sigmoid of the logit) for one TCE's views."""
-  batch = {name: np.asarray(view, np.float32)[None, :] for name, view in views.items()
-           if name in model.input}
-  logit = float(np.asarray(model(batch, training=False)).reshape(-1)[0])
-  return 1.0 / (1.0 + np.exp(-logit))
 
 
 def main(argv):
@@ -70,22 +63,28 @@ def main(argv):
   star_id = FLAGS.kepler_id if mission == "kepler" else FLAGS.tic_id
   if star_id is None or None in (FLAGS.period, FLAGS.t0, FLAGS.duration) or not FLAGS.model_dir:
     raise app.UsageError("--model_dir, the star id, --period, --t0 and --duration are required")
-  try:
-    model, _, config = training.load_model(FLAGS.model_dir, FLAGS.model)
-    lengths = training.feature_lengths(config)
-    if lengths.get("global_view") != base_configurations.VIEW_LENGTHS[mission][0]:
-      raise errors.CheckpointError("The model in {} takes {} views, not {} views".format(
-          FLAGS.model_dir, lengths, mission))
-    tce = tce_row(mission, star_id, FLAGS.period, FLAGS.t0, FLAGS.duration, FLAGS.sector)
-    views = tce_views.process_tce_views(
-        tce, tce_views.RecordConfig(mission, FLAGS.kepler_data_dir or FLAGS.tess_data_dir))
-  except (errors.AstronetError, OSError, ValueError) as e:
-    logging.error("%s", e)
-    return 2
-  probability = predict_views(model, views)
+  data_dir = FLAGS.kepler_data_dir or FLAGS.tess_data_dir
+  if not os.path.isdir(data_dir):
+    raise errors.LightCurveFileError("--{}_data_dir {} is not a directory".format(
+        mission, data_dir), data_dir)
+  # pylint: disable=import-outside-toplevel
+  import numpy as np
+  from astronet.astro_model import configurations as base_configurations
+  from astronet.data import tce_views
+  from astronet.ops import prediction
+  members = prediction.load_members(FLAGS.model_dir, FLAGS.average, FLAGS.model)
+  lengths = members[0].feature_lengths
+  expected = base_configurations.VIEW_LENGTHS[mission][0]
+  if lengths.get("global_view", expected) != expected:
+    raise errors.CheckpointError("The model in {} takes views {}, not {} views".format(
+        FLAGS.model_dir, lengths, mission))
+  tce = tce_row(mission, star_id, FLAGS.period, FLAGS.t0, FLAGS.duration, FLAGS.sector)
+  views = tce_views.process_tce_views(tce, tce_views.RecordConfig(mission, data_dir))
+  batch = {name: np.asarray(views[name], np.float32)[None, :] for name in lengths}
+  probability = float(np.mean([m.probabilities(batch)[0] for m in members]))
   print("Prediction:", probability)
   if FLAGS.output_image_file:
-    from astronet import plotting  # pylint: disable=import-outside-toplevel
+    from astronet import plotting
     plotting.plot_views(views["global_view"], views["local_view"],
                         "{} {}: p = {:.3f}".format("KIC" if mission == "kepler" else "TIC",
                                                    star_id, probability),
@@ -94,5 +93,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  cli.run(main, define_flags, tensorflow=True)

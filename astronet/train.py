@@ -20,82 +20,50 @@ from __future__ import annotations
 
 from absl import app
 from absl import flags
-from absl import logging
 
 from astronet.util import script_flags
-
-from astronet import models
-from astronet.ops import training
-from astronet.util import config_util
-from tf_util import errors
+from tf_util import cli
 
 FLAGS = flags.FLAGS
 
 
 def define_flags() -> None:
   """Defines the command-line flags (only when run as a script)."""
-  flags.DEFINE_string("model", "AstroCNNModel", "Name of the model class.")
-  flags.DEFINE_string("config_name", "local_global",
-                      "Name of the model and training configuration.")
-  flags.DEFINE_enum("mission", None, ["kepler", "tess"],
-                    "Mission of the records; inferred from them if unset.")
-  flags.DEFINE_string("config_overrides", None, "JSON merged into the config.")
-  flags.DEFINE_string("train_files", None, "Comma-separated list of file patterns "
-                      "matching the TFRecord files of the training set.")
-  flags.DEFINE_string("eval_files", None, "File patterns of the validation set.")
-  flags.DEFINE_string("model_dir", None, "Directory for model checkpoints and summaries.")
-  flags.DEFINE_integer("train_steps", 14000, "Total number of steps to train for.")
-  flags.DEFINE_integer("shuffle_buffer_size", 15000, "Size of the shuffle buffer.")
-  flags.DEFINE_integer("eval_every_steps", 1000, "Evaluate every this many steps.")
-  flags.DEFINE_integer("save_every_steps", 1000, "Checkpoint every this many steps.")
-  flags.DEFINE_integer("seed", None, "Seed of weights, shuffling and reversal.")
-  flags.DEFINE_string("warm_start_from", None, "Initial weights (fine-tuning): a "
-                      "checkpoint of the ORIGINAL TF1 code (directory or prefix), a "
-                      ".keras file or a model_dir of this package. Ignored when "
-                      "--model_dir already has a checkpoint (training resumes).")
-  script_flags.define_device_flags()
-  flags.DEFINE_boolean("restore_optimizer", False, "With a TF1 --warm_start_from: also "
-                       "restore its Adam moments and global step.")
-
-
-def build_config(model_name: str, config_name: str, mission: str | None,
-                 train_files: str, overrides: str | None) -> dict:
-  mission = mission or training.infer_mission(train_files)
-  config = models.get_model_config(model_name, config_name, mission)
-  return config_util.apply_overrides(config, overrides)
+  script_flags.define_training_flags()
 
 
 def main(argv):
   del argv
   if not FLAGS.train_files or not FLAGS.model_dir:
     raise app.UsageError("--train_files and --model_dir are required")
+  if FLAGS.restore_optimizer and not FLAGS.warm_start_from:
+    raise app.UsageError("--restore_optimizer needs --warm_start_from")
   from tf_util import distribute  # pylint: disable=import-outside-toplevel
   distribute.set_up_early(FLAGS.distribution)
-  import keras  # pylint: disable=import-outside-toplevel
+  # TensorFlow only once the flags are known good (--help stays fast).
+  # pylint: disable=import-outside-toplevel
+  import keras
+  from astronet.ops import training
   if FLAGS.seed is not None:
     keras.utils.set_random_seed(FLAGS.seed)
-  try:
-    config = build_config(FLAGS.model, FLAGS.config_name, FLAGS.mission,
-                          FLAGS.train_files, FLAGS.config_overrides)
+  # Everything is checked before model_dir is created.
+  config = training.training_config(FLAGS.model, FLAGS.config_name, FLAGS.mission,
+                                    FLAGS.train_files, FLAGS.config_overrides)
+  training.check_training_inputs(config, FLAGS.train_files, FLAGS.eval_files)
+  with distribute.model_dir_lock(FLAGS.model_dir, FLAGS.distribution):
     trainer = training.Trainer(FLAGS.model, config, FLAGS.model_dir,
                                distribution=FLAGS.distribution,
                                mixed_precision=FLAGS.mixed_precision,
                                jit_compile=FLAGS.jit_compile)
     if FLAGS.warm_start_from:
       trainer.warm_start(FLAGS.warm_start_from, FLAGS.restore_optimizer)
-    elif FLAGS.restore_optimizer:
-      raise app.UsageError("--restore_optimizer needs --warm_start_from")
     result = trainer.train(FLAGS.train_files, FLAGS.train_steps, FLAGS.eval_files,
                            FLAGS.eval_every_steps, FLAGS.save_every_steps,
                            FLAGS.shuffle_buffer_size, FLAGS.seed)
-  except (errors.AstronetError, ValueError) as e:
-    logging.error("%s", e)
-    return 2
   if result:
     print(training.format_metrics(result))
   return 0
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  cli.run(main, define_flags, tensorflow=True)

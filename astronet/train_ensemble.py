@@ -17,47 +17,45 @@ from __future__ import annotations
 
 from absl import app
 from absl import flags
-from absl import logging
 
-from astronet import train
-from tf_util import errors
+from astronet.util import script_flags
+from tf_util import cli
 
 FLAGS = flags.FLAGS
 
 
 def define_flags() -> None:
   """train.py's flags (less --seed and --warm_start_from), plus the ensemble's."""
-  train.define_flags()
-  flags.DEFINE_integer("num_models", 10, "Number of ensemble members.")
+  script_flags.define_training_flags()
+  flags.DEFINE_integer("num_models", 10, "Number of ensemble members.", lower_bound=1,
+                       upper_bound=1000)
   flags.DEFINE_integer("seed_base", 0, "Member i (1-based) has seed seed_base + i, "
-                       "as ensemble_train.sh's SEED_BASE.")
+                       "as ensemble_train.sh's SEED_BASE.", lower_bound=0)
 
 
 def main(argv):
   del argv
   if not FLAGS.train_files or not FLAGS.model_dir:
     raise app.UsageError("--train_files and --model_dir are required")
-  if FLAGS.num_models < 1:
-    raise app.UsageError("--num_models must be at least 1")
-  for unsupported in ("seed", "warm_start_from", "distribution"):
+  for unsupported in ("seed", "warm_start_from", "distribution", "restore_optimizer"):
     if FLAGS[unsupported].present:
       raise app.UsageError("--{} is not supported by train_ensemble.py (member seeds "
                            "come from --seed_base)".format(unsupported))
-  from astronet.ops import ensemble_training  # pylint: disable=import-outside-toplevel
-  from astronet.ops import training  # pylint: disable=import-outside-toplevel
+  # pylint: disable=import-outside-toplevel
+  from astronet.ops import ensemble_training
+  from astronet.ops import training
+  from tf_util import atomic_io
   indices = list(range(1, FLAGS.num_models + 1))
-  try:
-    config = train.build_config(FLAGS.model, FLAGS.config_name, FLAGS.mission,
-                                FLAGS.train_files, FLAGS.config_overrides)
+  config = training.training_config(FLAGS.model, FLAGS.config_name, FLAGS.mission,
+                                    FLAGS.train_files, FLAGS.config_overrides)
+  training.check_training_inputs(config, FLAGS.train_files, FLAGS.eval_files)
+  with atomic_io.DirectoryLock(FLAGS.model_dir):
     trainer = ensemble_training.EnsembleTrainer(
         FLAGS.model, config, FLAGS.model_dir, [FLAGS.seed_base + i for i in indices],
         indices, mixed_precision=FLAGS.mixed_precision, jit_compile=FLAGS.jit_compile)
     results = trainer.train(FLAGS.train_files, FLAGS.train_steps, FLAGS.eval_files,
                             FLAGS.eval_every_steps, FLAGS.save_every_steps,
                             FLAGS.shuffle_buffer_size)
-  except (errors.AstronetError, ValueError) as e:
-    logging.error("%s", e)
-    return 2
   for index, result in zip(indices, results):
     if result:
       print("model_{}: {}".format(index, training.format_metrics(result)))
@@ -65,5 +63,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  cli.run(main, define_flags, tensorflow=True)

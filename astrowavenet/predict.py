@@ -21,6 +21,7 @@ import numpy as np
 from absl import app
 from absl import flags
 from absl import logging
+from tf_util import cli
 
 FLAGS = flags.FLAGS
 
@@ -32,8 +33,9 @@ def define_flags() -> None:
   flags.DEFINE_string("output_dir", None, "Where to write losses.csv and predictions.npz.")
   flags.DEFINE_enum("mode", "predict", ["predict", "eval"], "Unshifted (predict) or "
                     "one-step-ahead (eval) inputs.")
-  flags.DEFINE_integer("max_length", None, "Steps used of each light curve (default: all).")
-  flags.DEFINE_integer("batch_size", 8, "Light curves per batch.")
+  flags.DEFINE_integer("max_length", None, "Steps used of each light curve (default: all).",
+                       lower_bound=1)
+  flags.DEFINE_integer("batch_size", 8, "Light curves per batch.", lower_bound=1)
 
 
 def predict_records(model, hparams, file_pattern: str, mode: str = "predict",
@@ -85,15 +87,14 @@ def main(argv):
   if not FLAGS.model_dir or not FLAGS.tfrecord_files or not FLAGS.output_dir:
     raise app.UsageError("--model_dir, --tfrecord_files and --output_dir are required")
   # pylint: disable=import-outside-toplevel
-  from astrowavenet import trainer
-  from tf_util import errors
-  try:
-    model, config = trainer.load_model(FLAGS.model_dir)
-    results = predict_records(model, config["hparams"], FLAGS.tfrecord_files, FLAGS.mode,
-                              FLAGS.max_length, FLAGS.batch_size)
-  except (errors.AstronetError, ValueError) as e:
-    logging.error("%s", e)
-    return 2
+  from astrowavenet import wavenet_training
+  from astrowavenet.data import kepler_light_curves
+  from tf_util import atomic_io
+  atomic_io.check_writable(FLAGS.output_dir)
+  model, config = wavenet_training.load_model(FLAGS.model_dir)
+  kepler_light_curves.validate_records(FLAGS.tfrecord_files)
+  results = predict_records(model, config["hparams"], FLAGS.tfrecord_files, FLAGS.mode,
+                            FLAGS.max_length, FLAGS.batch_size)
   write_outputs(results, FLAGS.output_dir)
   print("Predicted {} light curves; losses in {}".format(
       len(results), os.path.join(FLAGS.output_dir, "losses.csv")))
@@ -101,5 +102,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  cli.run(main, define_flags, tensorflow=True)

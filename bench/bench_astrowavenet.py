@@ -35,7 +35,7 @@ def main():
   # pylint: disable=import-outside-toplevel
   from astronet.util import config_util
   from astrowavenet import configurations, prediction
-  from astrowavenet import trainer as trainer_lib
+  from astrowavenet import wavenet_training as trainer_lib
   from astrowavenet.data import prepare_inputs
   config = config_util.apply_overrides(configurations.base(),
                                        {"hparams": {"batch_size": args.batch_size}})

@@ -2,7 +2,7 @@
 
   * inference: windows/s of model.predict on [N, 100, 3] windows (batch 256);
   * training: windows/s of fit() steps (batch 64, AdamW, class weights);
-  * whole light curve: cadences/s of flare_transformer.predict.detect (stride 10)
+  * whole light curve: cadences/s of flare_transformer.detection.detect (stride 10)
     on a real TESS sector when --lightcurve is given.
 
   python bench/bench_flares.py [--num_windows 2048 --train_steps 20 --lightcurve FITS]
@@ -32,7 +32,7 @@ def main():
   args = parser.parse_args()
   # pylint: disable=import-outside-toplevel
   from flare_transformer import config as config_lib
-  from flare_transformer import data, predict, train
+  from flare_transformer import data, detection, training
   from flare_transformer import model as model_lib
   rng = np.random.default_rng(0)
   x = rng.normal(size=(args.num_windows, 100, 3)).astype(np.float32)
@@ -42,13 +42,13 @@ def main():
   results = {}
   for architecture in ("transformer", "cnn"):
     model = model_lib.build_model(dict(config["model"], architecture=architecture))
-    train.compile_model(model, config["training"])
+    training.compile_model(model, config["training"])
     model.predict(x[:256], batch_size=256, verbose=0)
     start = time.perf_counter()
     model.predict(x, batch_size=256, verbose=0)
     infer = args.num_windows / (time.perf_counter() - start)
     steps = min(args.train_steps, args.num_windows // 64)
-    ds = train.make_dataset(split, 64, config["training"]["class_weights"], 0).take(steps)
+    ds = training.make_dataset(split, 64, config["training"]["class_weights"], 0).take(steps)
     model.fit(ds.take(1), epochs=1, verbose=0)  # trace
     start = time.perf_counter()
     model.fit(ds, epochs=1, verbose=0)
@@ -59,9 +59,9 @@ def main():
         architecture, model.count_params(), infer, fit))
     if args.lightcurve:
       lc = data.read_light_curve(args.lightcurve)
-      predict.detect(model, lc)
+      detection.detect(model, lc)
       start = time.perf_counter()
-      predict.detect(model, lc)
+      detection.detect(model, lc)
       results[architecture]["light_curve_cadences_per_s"] = len(lc.time) / (
           time.perf_counter() - start)
       print("  whole light curve: {:.0f} cadences/s".format(

@@ -18,8 +18,8 @@ from tf_util import errors
 DEFAULT_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "config.yaml")
 
 
-class ConfigError(errors.AstronetError, ValueError):
-  """A configuration key, type or value that cannot be used."""
+# A configuration key, type or value that cannot be used (the project's one ConfigError).
+ConfigError = errors.ConfigError
 
 
 def _load_yaml(path: str) -> dict:

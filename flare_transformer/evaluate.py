@@ -32,17 +32,9 @@ from absl import logging
 from flare_transformer import config as config_lib
 from flare_transformer import data
 from flare_transformer import metrics
-from flare_transformer import predict
+from flare_transformer import detection
 from tf_util import atomic_io
-
-
-def _model_path(path: str) -> str:
-  if os.path.isdir(path):
-    found = glob.glob(os.path.join(path, "**", "best_model.keras"), recursive=True)
-    if not found:
-      raise FileNotFoundError("no best_model.keras under {}".format(path))
-    return found[0]
-  return path
+from tf_util import cli
 
 
 def window_report(labels, probs, split: dict) -> dict:
@@ -81,9 +73,10 @@ def stella_window_probabilities(stella_curves: dict, split: dict) -> np.ndarray:
 def evaluate(config: dict, models: dict, stella_path: str | None = None,
              event_catalog: str | None = None, stride: int = 10) -> dict:
   """{"windows": {name: report}, "events": {name: {tic: metrics}}, "splits": ...}."""
-  import keras  # pylint: disable=import-outside-toplevel
-  from flare_transformer import train  # pylint: disable=import-outside-toplevel
-  windows = train.load_windows(config)
+  # pylint: disable=import-outside-toplevel
+  from flare_transformer import model as model_lib
+  from flare_transformer import training
+  windows = training.load_windows(config)
   test = windows["test"]
   split_of = {int(t): s for s, w in windows.items() for t in set(w["tic"])}
   catalogs = config["data"]["catalogs"]
@@ -102,12 +95,12 @@ def evaluate(config: dict, models: dict, stella_path: str | None = None,
   results = {"windows": {}, "events": {}, "event_catalog": event_catalog,
              "splits": {s: sorted(int(t) for t in set(w["tic"])) for s, w in windows.items()}}
   for name, path in models.items():
-    model = keras.models.load_model(_model_path(path))
+    model = model_lib.load_model(detection.resolve_model_path(path))
     probs = model.predict(test["x"], batch_size=256, verbose=0)[:, 0]
     results["windows"][name] = window_report(test["y"], probs, test)
     results["events"][name] = {}
     for tic in event_stars:
-      _, found = predict.detect(model, files[tic], 0.5, stride)
+      _, found = detection.detect(model, files[tic], 0.5, stride)
       results["events"][name][tic] = dict(
           metrics.event_metrics(found, peaks.get(tic, [])), split=split_of.get(tic))
     logging.info("%s: test F1 %.3f", name, results["windows"][name]["all"]["f1"])
@@ -208,5 +201,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  cli.run(main, define_flags, tensorflow=True)

@@ -4,10 +4,7 @@ r"""The thesis' entry point: trains the flare transformer from a YAML config.
   (the same as python -m flare_transformer.train --config ...)
 """
 
-from absl import app
-
-from flare_transformer import train
+import runpy
 
 if __name__ == "__main__":
-  train.define_flags()
-  app.run(train.main)
+  runpy.run_module("flare_transformer.train", run_name="__main__", alter_sys=True)

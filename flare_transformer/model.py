@@ -132,3 +132,39 @@ def build_model(model_config: dict) -> keras.Model:
     return stella.build_stella_cnn(model_config["max_seq_len"], model_config["dropout"],
                                    model_config["input_dim"])
   return build_transformer(**model_config)
+
+
+def load_model(path: str, compile: bool = False) -> keras.Model:  # pylint: disable=redefined-builtin
+  """A flare model (transformer or CNN baseline) saved as .keras by training.
+
+  compile=True restores the optimizer and loss too (resuming training).
+
+  Importing this module registers the custom layers (PositionalEncoding,
+  EncoderLayer) that loading needs.
+
+  Raises:
+    CheckpointError: No such file, not a .keras file, a model of another
+      family (e.g. an Astronet model, whose inputs are global_view /
+      local_view), or one that cannot be loaded.
+  """
+  import os  # pylint: disable=import-outside-toplevel
+  from tf_util import errors  # pylint: disable=import-outside-toplevel
+  if not os.path.isfile(path):
+    raise errors.CheckpointError("Flare model {} does not exist (give a .keras file, e.g. "
+                                 "RUN/checkpoints/best_model.keras)".format(path))
+  if not path.endswith(".keras"):
+    raise errors.CheckpointError("Flare model {} is not a .keras file".format(path))
+  try:
+    model = keras.models.load_model(path, compile=compile)
+  except (ValueError, OSError, TypeError, KeyError, AttributeError) as e:
+    reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    raise errors.CheckpointError("Cannot load flare model {}: {}".format(path, reason)) from None
+  shape = model.input_shape if not isinstance(model.input_shape, dict) else None
+  if (isinstance(model.input, dict) or shape is None or len(shape) != 3 or
+      shape[-1] not in (1, 2, 3) or shape[1] is None):
+    names = sorted(model.input) if isinstance(model.input, dict) else getattr(
+        model.input, "name", model.input_shape)
+    raise errors.CheckpointError(
+        "{} is not a flare model: it takes {} (flare models take windows [batch, cadences, "
+        "features])".format(path, names))
+  return model

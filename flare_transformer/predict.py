@@ -3,113 +3,50 @@ r"""Flare probability along a whole TESS light curve, merged flare intervals as 
   python -m flare_transformer.predict --model=results/RUN/checkpoints/best_model.keras \
       --lightcurve=tess..._lc.fits --output_csv=flares.csv [--plot=flares.png]
 
-Windows of the model's length slide over the light curve every `--stride`
-cadences; a cadence's probability is the mean over the windows that contain
-it (a flare anywhere in a window makes it fire, so the mean peaks where every
-covering window holds the flare). Cadences above `--threshold` are merged into
-intervals (joined across <= 3 cadences); the CSV has columns
-start_time,end_time,peak_time,max_probability (BTJD days; peak = brightest
-cadence inside).
+--model is a .keras flare model (transformer or CNN baseline) or a training run
+directory (its best_model.keras). See flare_transformer.detection for how the
+windows' probabilities become per-cadence probabilities and intervals; the CSV
+has columns start_time,end_time,peak_time,max_probability (BTJD days).
 """
 
 from __future__ import annotations
 
-import csv
-
-import numpy as np
-from absl import app
 from absl import flags
 from absl import logging
 
-from flare_transformer import data
-from flare_transformer import metrics
-from tf_util import atomic_io
-
-
-def cadence_probabilities(model, lc: data.LightCurve, stride: int = 10,
-                          batch_size: int = 512) -> np.ndarray:
-  """Per-cadence flare probability (NaN where no window reaches), see module docstring."""
-  window = int(model.input_shape[1])
-  if len(lc.time) < window:
-    raise ValueError("{}: {} cadences, shorter than the model's {}-cadence window".format(
-        lc.path or lc.tic, len(lc.time), window))
-  starts = data.window_starts(len(lc.time), window, stride)
-  if starts[-1] != len(lc.time) - window:  # cover the end too
-    starts = np.append(starts, len(lc.time) - window)
-  windows = data.window_features(lc.flux, lc.quality, lc.noise, starts, window)
-  probs = model.predict(windows, batch_size=batch_size, verbose=0)[:, 0].astype(np.float64)
-  total = np.zeros(len(lc.time))
-  count = np.zeros(len(lc.time))
-  for start, p in zip(starts, probs):
-    total[start:start + window] += p
-    count[start:start + window] += 1
-  with np.errstate(invalid="ignore"):
-    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
-
-
-def detect(model, lc: data.LightCurve, threshold: float = 0.5, stride: int = 10):
-  """(per-cadence probability, merged intervals) of one light curve."""
-  probability = cadence_probabilities(model, lc, stride)
-  return probability, metrics.intervals(lc.time, probability, threshold, flux=lc.flux)
-
-
-def write_csv(intervals: list[dict], path: str) -> None:
-  with atomic_io.atomic_open(path) as f:
-    writer = csv.writer(f)
-    writer.writerow(["start_time", "end_time", "peak_time", "max_probability"])
-    for i in intervals:
-      writer.writerow(["{:.6f}".format(i["start_time"]), "{:.6f}".format(i["end_time"]),
-                       "{:.6f}".format(i["peak_time"]), "{:.4f}".format(i["max_probability"])])
-
-
-def plot(lc: data.LightCurve, probability: np.ndarray, intervals: list[dict], path: str,
-         threshold: float = 0.5) -> None:
-  import matplotlib  # pylint: disable=import-outside-toplevel
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
-  fig, axes = plt.subplots(2, 1, figsize=(12, 6), sharex=True)
-  axes[0].plot(lc.time, lc.flux, "k.", ms=1)
-  for i in intervals:
-    for ax in axes:
-      ax.axvspan(i["start_time"], i["end_time"], color="orange", alpha=0.3)
-  axes[0].set_ylabel("relative flux")
-  axes[0].set_title("TIC {} sector {}: {} flare interval(s)".format(lc.tic, lc.sector,
-                                                                   len(intervals)))
-  axes[1].plot(lc.time, probability, "b-", lw=0.8)
-  axes[1].axhline(threshold, color="r", ls="--", lw=0.8)
-  axes[1].set_ylabel("p(flare)")
-  axes[1].set_xlabel("time (BTJD)")
-  fig.tight_layout()
-  with atomic_io.atomic_path(path) as tmp:
-    fig.savefig(tmp, dpi=90)
-  plt.close(fig)
+from tf_util import cli
 
 
 def define_flags() -> None:
-  flags.DEFINE_string("model", None, "Trained model (.keras).")
+  flags.DEFINE_string("model", None, "Trained flare model (.keras) or its run directory.")
   flags.DEFINE_string("lightcurve", None, "TESS SPOC *_lc.fits light curve.")
   flags.DEFINE_string("output_csv", None, "Where the flare intervals go.")
   flags.DEFINE_string("plot", None, "Optional PNG of the light curve and probabilities.")
-  flags.DEFINE_float("threshold", 0.5, "Probability threshold.")
-  flags.DEFINE_integer("stride", 10, "Cadences between window starts.")
+  flags.DEFINE_float("threshold", 0.5, "Probability threshold.", lower_bound=0, upper_bound=1)
+  flags.DEFINE_integer("stride", 10, "Cadences between window starts.", lower_bound=1)
   flags.DEFINE_string("flux_column", "PDCSAP_FLUX", "Flux column (as in training).")
   flags.mark_flags_as_required(["model", "lightcurve", "output_csv"])
 
 
 def main(argv):
   del argv
-  import keras  # pylint: disable=import-outside-toplevel
   f = flags.FLAGS
-  model = keras.models.load_model(f.model)
+  # pylint: disable=import-outside-toplevel
+  from flare_transformer import data
+  from flare_transformer import detection
+  from flare_transformer import model as model_lib
+  from tf_util import atomic_io
+  import os
+  atomic_io.check_writable(os.path.dirname(os.path.abspath(f.output_csv)))
   lc = data.read_light_curve(f.lightcurve, f.flux_column)
-  probability, intervals = detect(model, lc, f.threshold, f.stride)
-  write_csv(intervals, f.output_csv)
+  model = model_lib.load_model(detection.resolve_model_path(f.model))
+  probability, intervals = detection.detect(model, lc, f.threshold, f.stride)
+  detection.write_csv(intervals, f.output_csv)
   if f.plot:
-    plot(lc, probability, intervals, f.plot, f.threshold)
+    detection.plot(lc, probability, intervals, f.plot, f.threshold)
   logging.info("%d flare interval(s) written to %s", len(intervals), f.output_csv)
   print("{} flare interval(s) -> {}".format(len(intervals), f.output_csv))
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  cli.run(main, define_flags, tensorflow=True)

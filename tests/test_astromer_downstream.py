@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from astromer import classifiers
-from astromer import classify
+from astromer import downstream as classify
 from astromer import light_curves
 from astromer import preprocessing
 from astromer import records

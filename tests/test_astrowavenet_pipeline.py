@@ -8,7 +8,7 @@ from astronet.util import config_util
 from astrowavenet import astrowavenet_model as awn
 from astrowavenet import configurations
 from astrowavenet import prediction
-from astrowavenet import trainer as trainer_lib
+from astrowavenet import wavenet_training as trainer_lib
 from astrowavenet.data import kepler_light_curves
 from astrowavenet.data import prepare_inputs
 from tests.conftest import KEPLER90_ID, KEPLER_FITS_DIR

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from astronet import export_model
+from astronet.ops import model_export as export_model
 from astronet import models
 from astronet.ops import prediction
 from astronet.ops import training

@@ -205,11 +205,11 @@ def tiny_model_config_and_windows():
 
 def test_train_resume_predict_and_evaluate(tess, tmp_path):
   from flare_transformer import evaluate
-  from flare_transformer import predict
-  from flare_transformer import train
+  from flare_transformer import detection
+  from flare_transformer import training
   config = small_run_config(tess, tmp_path, num_epochs=2)
   fits_dir = tmp_path / "fits"
-  _, history, run_dir = train.train(config, verbose=0)
+  _, history, run_dir = training.train(config, verbose=0)
   assert [h["epoch"] for h in history] == [1, 2]
   for name in ("checkpoints/best_model.keras", "checkpoints/checkpoint_epoch_2.keras",
                "checkpoints/checkpoint_epoch_2.json", "plots/training_history.png",
@@ -222,40 +222,40 @@ def test_train_resume_predict_and_evaluate(tess, tmp_path):
   assert summary["config"]["model"]["d_model"] == 16
   # Resume: continues at epoch 3 from the last checkpoint with its early-stopping state.
   config["training"]["num_epochs"] = 3
-  _, history, _ = train.train(config, run_dir, resume=True, verbose=0)
+  _, history, _ = training.train(config, run_dir, resume=True, verbose=0)
   assert [h["epoch"] for h in history] == [1, 2, 3]
   assert not os.path.exists(os.path.join(run_dir, "checkpoints", "checkpoint_epoch_0.keras"))
   # Whole-light-curve prediction: CSV of merged intervals.
   import keras
   model = keras.models.load_model(os.path.join(run_dir, "checkpoints", "best_model.keras"))
   lc = data.read_light_curve(str(fits_dir / TIC_FILE.format(358108509)))
-  probability, found = predict.detect(model, lc)
+  probability, found = detection.detect(model, lc)
   assert probability.shape == lc.time.shape and np.all(np.isfinite(probability))
   out = tmp_path / "flares.csv"
-  predict.write_csv(found, str(out))
+  detection.write_csv(found, str(out))
   rows = list(csv.DictReader(open(out)))
   assert open(out).readline().strip() == "start_time,end_time,peak_time,max_probability"
   for row in rows:
     assert float(row["start_time"]) <= float(row["peak_time"]) <= float(row["end_time"])
-  predict.plot(lc, probability, found, str(tmp_path / "flares.png"))
+  detection.plot(lc, probability, found, str(tmp_path / "flares.png"))
   results = evaluate.evaluate(config, {"transformer": run_dir})
   assert results["windows"]["transformer"]["all"]["count"] == len(
-      train.load_windows(config)["test"]["y"])
+      training.load_windows(config)["test"]["y"])
   assert 358108509 in results["events"]["transformer"]
   assert "held-out total" in evaluate.markdown(results)
 
 
 def test_mixed_precision_and_xla_steps():
   import keras
-  from flare_transformer import train
+  from flare_transformer import training
   # No dropout: XLA and the plain step draw different dropout masks.
   config, split = tiny_model_config_and_windows()
   weights = {}
   for jit in (False, True):
     keras.utils.set_random_seed(1)
     model = model_lib.build_model(config["model"])
-    train.compile_model(model, config["training"], jit_compile=jit)
-    model.fit(train.make_dataset(split, 64, config["training"]["class_weights"]), epochs=1,
+    training.compile_model(model, config["training"], jit_compile=jit)
+    model.fit(training.make_dataset(split, 64, config["training"]["class_weights"]), epochs=1,
               verbose=0)
     weights[jit] = [np.asarray(w) for w in model.weights]
   for plain, compiled in zip(*weights.values()):
@@ -266,7 +266,7 @@ def test_mixed_precision_and_xla_steps():
       model = model_lib.build_model(dict(config["model"], architecture=architecture))
       assert model.layers[1].compute_dtype == "float16"
       assert model.layers[-1].compute_dtype == "float32"  # float32 probabilities and loss
-      train.compile_model(model, config["training"])
+      training.compile_model(model, config["training"])
       history = model.fit(split["x"], split["y"], batch_size=64, epochs=1, verbose=0)
       assert np.isfinite(history.history["loss"][0])
   finally:
@@ -297,16 +297,16 @@ def test_custom_loop_matches_keras_fit():
   """The multi-worker loop trains as model.fit does (weighted loss, optimizer)."""
   import keras
   import tensorflow as tf
-  from flare_transformer import train
+  from flare_transformer import training
   config, split = tiny_model_config_and_windows()
   weights = []
   for custom in (False, True):
     keras.utils.set_random_seed(1)
     model = model_lib.build_model(config["model"])
-    train.compile_model(model, config["training"])
-    dataset = train.make_dataset(split, 64, config["training"]["class_weights"])
+    training.compile_model(model, config["training"])
+    dataset = training.make_dataset(split, 64, config["training"]["class_weights"])
     if custom:
-      train.fit_custom_loop(model, tf.distribute.get_strategy(), dataset, 2, 0,
+      training.fit_custom_loop(model, tf.distribute.get_strategy(), dataset, 2, 0,
                             keras.callbacks.Callback(), verbose=0)
     else:
       model.fit(dataset, epochs=2, verbose=0)

@@ -103,9 +103,13 @@ def test_train_and_evaluate_cli(records, tmp_path):
              "--config_overrides=" + json.dumps(FAST), "--seed=3")
   assert proc.returncode == 0, proc.stderr[-2000:]
   assert "auc=" in proc.stdout
-  proc = run("evaluate.py", "--eval_files=" + val_files, "--model_dir=model")
+  before = sorted(p.name for p in (tmp_path / "model").iterdir())
+  proc = run("evaluate.py", "--eval_files=" + val_files, "--model_dir=model",
+             "--output=metrics_val.json")
   assert proc.returncode == 0, proc.stderr[-2000:]
-  written = json.loads((tmp_path / "model" / "metrics_val.json").read_text())
+  # The model directory given for evaluation is left as it was.
+  assert sorted(p.name for p in (tmp_path / "model").iterdir()) == before
+  written = json.loads((tmp_path / "metrics_val.json").read_text())
   assert written["num_examples"] == 160
   assert "accuracy: {}".format(written["accuracy"]) in proc.stdout
   proc = run("train.py", "--model=AstroRNN", "--train_files=" + train_files,
@@ -122,9 +126,9 @@ def test_predict_cli_from_light_curve(records, test_data, tmp_path):
   trainer = training.Trainer("AstroCNNModel", tess_config(), str(tmp_path / "model"))
   trainer.train(train_files, 2, verbose=False)
   golden = np.load(test_data / "triage" / "golden_views.npz")
-  from astronet import predict
-  expected = predict.predict_views(trainer.model, {
-      v: golden["100000001/" + v].astype(np.float32) for v in ("global_view", "local_view")})
+  logit = trainer.model({v: golden["100000001/" + v].astype(np.float32)[None]
+                         for v in ("global_view", "local_view")}, training=False)
+  expected = float(1 / (1 + np.exp(-float(np.asarray(logit).reshape(-1)[0]))))
   env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
   proc = subprocess.run(
       [sys.executable, str(ROOT / "astronet" / "predict.py"), "--model_dir=model",

@@ -143,5 +143,8 @@ def test_bad_transfer_inputs(shared_fixtures, records, tmp_path):
        "--train_files=" + train_files, "--model_dir=" + str(tmp_path / "cli"),
        "--head=softmax", '--label_map={"PC": 1, "J": 0}'],
       env=env, capture_output=True, text=True, timeout=300)
-  assert proc.returncode == 2
-  assert "Disposition labels ['EB'] that are not in --label_map ['J', 'PC']" in proc.stderr
+  assert proc.returncode == 2 and "Traceback" not in proc.stderr
+  # One error listing the records (file:index and value), before model_dir exists.
+  assert "labels outside the label map ['J', 'PC']" in proc.stderr
+  assert "Disposition='EB'" in proc.stderr
+  assert not (tmp_path / "cli").exists()

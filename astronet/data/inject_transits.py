@@ -38,6 +38,7 @@ from astronet.data import records
 from astronet.data import tce_table
 from light_curve_util import transit_model
 from tf_util import errors
+from tf_util import cli
 
 FLAGS = flags.FLAGS
 
@@ -50,7 +51,8 @@ MAX_DURATION_FRACTION = 1 / 8
 def define_flags() -> None:
   """Defines the command-line flags (only when run as a script)."""
   gir.define_flags()
-  flags.DEFINE_integer("num_injections", 1, "Signals drawn per star (and sector).")
+  flags.DEFINE_integer("num_injections", 1, "Signals drawn per star (and sector).",
+                       lower_bound=1)
   flags.DEFINE_float("injected_fraction", 0.5,
                      "Probability that a drawn signal is injected (label PC).")
   flags.DEFINE_list("period_range", ["1", "13"], "Period range (days), log-uniform.")
@@ -61,7 +63,7 @@ def define_flags() -> None:
   flags.DEFINE_enum("shape", "box", list(transit_model.SHAPES), "Transit shape.")
   flags.DEFINE_list("limb_darkening", ["0.4", "0.25"],
                     "Quadratic limb-darkening coefficients u1,u2.")
-  flags.DEFINE_integer("seed", 0, "Seed of the drawn signals.")
+  flags.DEFINE_integer("seed", 0, "Seed of the drawn signals.", lower_bound=0)
 
 
 def _range(values: Sequence, name: str) -> tuple[float, float]:
@@ -138,8 +140,7 @@ def main(argv):
         _range(FLAGS.impact_range, "impact_range"), FLAGS.shape, (u1, u2),
         FLAGS.seed)
   except (errors.CatalogError, errors.InvalidTCEError, ValueError) as e:
-    logging.error("%s", e)
-    return 2
+    cli.fail(str(e))
   os.makedirs(FLAGS.output_dir, exist_ok=True)
   make_empty_catalog.write_csv_atomically(
       table, os.path.join(FLAGS.output_dir, INJECTIONS_FILE), index=False)
@@ -155,5 +156,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  cli.run(main, define_flags)

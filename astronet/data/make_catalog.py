@@ -41,6 +41,7 @@ from absl import logging
 from astronet.data import make_empty_catalog
 from astronet.data import tce_table
 from tf_util import errors
+from tf_util import cli
 
 FLAGS = flags.FLAGS
 
@@ -61,7 +62,8 @@ def define_flags() -> None:
   """Defines the command-line flags (only when run as a script, so that
   importing this module next to other scripts defines no duplicate flags)."""
   flags.DEFINE_integer("num_worker_processes", 1,
-                       "Parallel readers of BLS files (threads; lookups are local).")
+                       "Parallel readers of BLS files (threads; lookups are local).",
+                       lower_bound=1, upper_bound=1024)
   flags.DEFINE_list("input", None, "TEV CSV file(s) of TCEs, relative to --base_dir "
                     "(comma- or space-separated).")
   flags.DEFINE_string("base_dir", ".", "Directory of the TEV CSVs and of the output.")
@@ -224,8 +226,7 @@ def main(argv):
     catalog = fill_catalog(tces, tic_table, camera_ccd, FLAGS.bls_dir,
                            FLAGS.num_worker_processes)
   except errors.CatalogError as e:
-    logging.error("%s", e)
-    return 2
+    cli.fail(str(e))
   path = os.path.join(FLAGS.base_dir, FLAGS.out_name)
   make_empty_catalog.write_csv_atomically(catalog, path, index=False)
   logging.info("Wrote %d TCEs (%d with BLS values) to %s", len(catalog),
@@ -234,5 +235,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  cli.run(main, define_flags)

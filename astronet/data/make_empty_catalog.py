@@ -25,6 +25,7 @@ from absl import logging
 
 from tf_util import atomic_io
 from tf_util import errors
+from tf_util import cli
 
 FLAGS = flags.FLAGS
 
@@ -104,8 +105,7 @@ def main(argv):
     catalogs = make_empty_catalog(
         [os.path.join(FLAGS.base_dir, f) for f in inputs])
   except errors.CatalogError as e:
-    logging.error("%s", e)
-    return 2
+    cli.fail(str(e))
   os.makedirs(FLAGS.save_dir, exist_ok=True)
   for sector, table in sorted(catalogs.items()):
     path = os.path.join(FLAGS.save_dir, "sector-{}-all.csv".format(sector))
@@ -115,5 +115,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  cli.run(main, define_flags)

@@ -117,10 +117,15 @@ def read_records(filenames: Sequence[str], feature_lengths: Mapping[str, int],
   spec[label_feature] = tf.io.FixedLenFeature([], tf.string, default_value="")
   parts = []
   for file_number, filename in enumerate(filenames):
+    dataset_ops.check_framing(filename)
     dataset = tf.data.TFRecordDataset(filename).batch(batch_size).map(
         lambda s: tf.io.parse_example(s, spec), num_parallel_calls=tf.data.AUTOTUNE)
     try:
       batches = [{k: v.numpy() for k, v in batch.items()} for batch in dataset]
+    except tf.errors.DataLossError as e:
+      raise errors.RecordFormatError(
+          "{}: record {} is truncated or corrupt: {}".format(
+              filename, _readable_count(filename), dataset_ops.op_error_reason(e))) from None
     except tf.errors.OpError as e:
       raise errors.RecordFormatError(
           "Cannot read the records of {} (expected views {}, and {} / {} / {}): {}".format(
@@ -143,6 +148,32 @@ def read_records(filenames: Sequence[str], feature_lengths: Mapping[str, int],
       sub_ids=column(sub_feature, np.zeros(0, np.int64)), labels=labels, views=views, keys=keys)
 
 
+def _readable_count(filename: str) -> int:
+  """How many records of a damaged TFRecord file can be read before the damage."""
+  count = 0
+  try:
+    for _ in tf.data.TFRecordDataset(filename):
+      count += 1
+  except tf.errors.OpError:
+    pass
+  return count
+
+
+def split_non_finite(records: Records) -> tuple[Records, list[str]]:
+  """(the records whose views are all finite, 'file:index (id)' of the others).
+
+  A NaN in a view would give a NaN prediction; batch jobs log and skip those
+  records instead.
+  """
+  finite = np.ones(len(records), bool)
+  for view in records.views.values():
+    finite &= np.isfinite(view).all(axis=1)
+  bad = ["{}:{} ({} {})".format(records.filenames[records.file_index[i]],
+                                records.record_index[i], records.keys[0], records.ids[i])
+         for i in np.nonzero(~finite)[0]]
+  return records.subset(finite), bad
+
+
 @dataclasses.dataclass
 class Member:
   """One model of an ensemble.
@@ -157,6 +188,7 @@ class Member:
   model: keras.Model
   feature_lengths: dict[str, int]
   outputs_probability: bool = False
+  config: dict | None = None
 
   def outputs(self, views: Mapping[str, np.ndarray], batch_size: int = 256) -> np.ndarray:
     """float32 [n, output size] raw model outputs (logits, or probabilities)."""
@@ -215,18 +247,144 @@ def model_paths(model_dir: str, average: bool) -> list[str]:
   return paths
 
 
+def keras_file_inputs(path: str) -> list[str] | None:
+  """Input names of a .keras file's model, read from its config (no loading); None
+  if they cannot be told."""
+  import json  # pylint: disable=import-outside-toplevel
+  import zipfile  # pylint: disable=import-outside-toplevel
+  try:
+    with zipfile.ZipFile(path) as archive:
+      config = json.loads(archive.read("config.json"))
+  except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+    return None
+  names = []
+
+  def walk(node):
+    if isinstance(node, dict):
+      if node.get("class_name") == "InputLayer":
+        names.append((node.get("config") or {}).get("name") or node.get("name"))
+      for value in node.values():
+        walk(value)
+    elif isinstance(node, list):
+      for value in node:
+        walk(value)
+
+  walk(config)
+  return [n for n in names if n] or None
+
+
+def _load_keras_file(path: str) -> keras.Model:
+  inputs = keras_file_inputs(path)
+  if inputs is not None and not any(name.endswith("_view") for name in inputs):
+    raise errors.CheckpointError(
+        "{} is not an Astronet model: its inputs are {} (Astronet models read "
+        "global_view / local_view)".format(path, sorted(inputs)))
+  try:
+    return keras.models.load_model(path, compile=False)
+  except (ValueError, OSError, TypeError, KeyError, AttributeError) as e:
+    # A .keras file of another model family (its layers are not Astronet's)
+    # fails here with "Could not locate class ...".
+    reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    raise errors.CheckpointError("Cannot load {} as an Astronet Keras model: {}".format(
+        path, reason)) from None
+
+
+def _load_saved_model(path: str) -> keras.Model:
+  """A Keras model around an exported SavedModel (export_model.py --format=saved_model)."""
+  try:
+    layer = keras.layers.TFSMLayer(path, call_endpoint="serving_default")
+  except (ValueError, OSError, tf.errors.OpError) as e:
+    raise errors.CheckpointError("Cannot load SavedModel {}: {}".format(
+        path, str(e).splitlines()[0])) from None
+  signature = layer._endpoint_signatures["serving_default"] if hasattr(  # pylint: disable=protected-access
+      layer, "_endpoint_signatures") else None
+  specs = (signature.structured_input_signature[1] if signature is not None else
+           tf.saved_model.load(path).signatures["serving_default"].structured_input_signature[1])
+  inputs = {name: keras.Input(shape=tuple(spec.shape[1:]), name=name, dtype="float32")
+            for name, spec in sorted(specs.items())}
+  outputs = layer(inputs)
+  if isinstance(outputs, Mapping):
+    outputs = next(iter(outputs.values()))
+  return keras.Model(inputs, keras.layers.Identity(name=ENSEMBLE_OUTPUT)(outputs))
+
+
+def is_saved_model(path: str) -> bool:
+  return os.path.isdir(path) and os.path.exists(os.path.join(path, "saved_model.pb"))
+
+
 def load_member(path: str, expected_model: str | None = None) -> Member:
-  """A Member from a model_dir (config.json + checkpoint) or a .keras file."""
+  """A Member from any model form: a train.py model_dir, a model_dir of the
+  ORIGINAL TF1 code, a .keras file (train.py's model.keras, an import, or an
+  exported ensemble) or an exported SavedModel directory.
+
+  Raises:
+    CheckpointError: The path holds no model, a model of another family
+      (no global_view / local_view inputs), or one that cannot be loaded.
+  """
+  config = None
   if os.path.isfile(path) and path.endswith(".keras"):
-    try:
-      model = keras.models.load_model(path, compile=False)
-    except (ValueError, OSError, TypeError) as e:
-      raise errors.CheckpointError("Cannot load Keras model {}: {}".format(path, e)) from None
-    lengths = {name: int(t.shape[-1]) for name, t in _named_inputs(model).items()}
-    return Member(path, model, lengths,
-                  outputs_probability=model.layers[-1].name == ENSEMBLE_OUTPUT)
-  model, _, config = training.load_model(path, expected_model)
-  return Member(path, model, training.feature_lengths(config))
+    model = _load_keras_file(path)
+  elif is_saved_model(path):
+    model = _load_saved_model(path)
+  elif os.path.isfile(path):
+    raise errors.CheckpointError(
+        "{} is not a model: give a model directory, a .keras file or an exported "
+        "SavedModel directory".format(path))
+  else:
+    model, _, config = training.load_model(path, expected_model)
+  lengths = {name: int(t.shape[-1]) for name, t in _named_inputs(model).items()}
+  if not any(name.endswith("_view") for name in lengths):
+    raise errors.CheckpointError(
+        "{} is not an Astronet model: its inputs are {} (Astronet models read "
+        "global_view / local_view)".format(path, sorted(lengths) or "none"))
+  if config is not None:
+    lengths = training.feature_lengths(config)
+  return Member(path, model, lengths,
+                outputs_probability=model.layers[-1].name == ENSEMBLE_OUTPUT, config=config)
+
+
+def label_inputs(member: Member) -> dict:
+  """{label_feature, label_map} of a member: its config's, else its mission's (by view length)."""
+  if member.config is not None:
+    inputs = member.config["inputs"]
+    return {"label_feature": inputs["label_feature"], "label_map": inputs["label_map"]}
+  from astronet.astro_model import configurations  # pylint: disable=import-outside-toplevel
+  for mission, (global_length, local_length) in configurations.VIEW_LENGTHS.items():
+    if member.feature_lengths.get("global_view", global_length) == global_length and \
+        member.feature_lengths.get("local_view", local_length) == local_length:
+      inputs = configurations.base(mission)["inputs"]
+      return {"label_feature": inputs["label_feature"], "label_map": inputs["label_map"]}
+  raise errors.CheckpointError("Cannot tell the mission (and labels) of {}: views {}".format(
+      member.name, member.feature_lengths))
+
+
+def evaluate_members(members: Sequence[Member], file_pattern: str,
+                     batch_size: int = 256) -> dict:
+  """Metrics of the mean probability of `members` on the records of `file_pattern`.
+
+  For a single train.py model this equals training.evaluate (same metrics);
+  for .keras files, SavedModels and ensembles the labels follow the first
+  member's config, or its mission's label map.
+
+  Raises:
+    RecordFormatError: Unreadable records, NaN views, labels outside the map.
+  """
+  from astronet.ops import metrics  # pylint: disable=import-outside-toplevel
+  labelling = label_inputs(members[0])
+  filenames = dataset_ops.expand_file_pattern(file_pattern)
+  dataset_ops.validate_records(filenames, members[0].feature_lengths,
+                               labelling["label_feature"], labelling["label_map"])
+  records = read_records(filenames, members[0].feature_lengths)
+  label_map = labelling["label_map"]
+  labels = np.array([label_map[label] for label in records.labels], np.int64)
+  probabilities = predict_members(members, records, batch_size).astype(np.float64).mean(axis=0)
+  result = metrics.binary_metrics(labels, probabilities)
+  clipped = np.clip(probabilities, 1e-7, 1 - 1e-7)
+  losses = -(labels * np.log(clipped) + (1 - labels) * np.log(1 - clipped))
+  result["loss"] = float(losses.mean()) if len(losses) else float("nan")
+  result["cross_entropy"] = result["loss"]
+  result["num_members"] = len(members)
+  return result
 
 
 def _named_inputs(model: keras.Model) -> dict:

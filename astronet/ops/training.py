@@ -60,6 +60,51 @@ def infer_mission(file_pattern: str) -> str:
   raise errors.RecordFormatError("{} holds no records".format(filename))
 
 
+def training_config(model_name: str, config_name: str, mission: str | None,
+                    train_files: str, overrides: str | Mapping | None = None) -> dict:
+  """The config of a training run: the model's named config, the mission's view
+  lengths (inferred from the records if `mission` is None), then `overrides`.
+
+  Raises:
+    ConfigError: Unknown model / config name, bad overrides, or values of the
+      wrong type or range.
+    LightCurveFileError / RecordFormatError: `train_files` match nothing or
+      cannot be read.
+  """
+  mission = mission or infer_mission(train_files)
+  try:
+    config = models.get_model_config(model_name, config_name, mission)
+  except (KeyError, ValueError) as e:
+    raise errors.ConfigError(str(e.args[0]) if e.args else str(e)) from None
+  config = config_util.apply_overrides(config, overrides)
+  config_util.validate_config(config)
+  return config
+
+
+def check_training_inputs(config: Mapping, train_files: str,
+                          eval_files: str | None = None) -> int:
+  """Reads every training and evaluation record once before a model_dir is written.
+
+  Returns:
+    The number of training records.
+
+  Raises:
+    LightCurveFileError: A pattern matches no file.
+    RecordFormatError: A truncated or corrupt record, NaN / inf views,
+      labels outside the config's label map (see dataset_ops.validate_records).
+  """
+  inputs = config["inputs"]
+  counts = {}
+  for name, pattern in (("train", train_files), ("eval", eval_files)):
+    if pattern:
+      counts[name] = dataset_ops.validate_records(
+          dataset_ops.expand_file_pattern(pattern), feature_lengths(config),
+          inputs["label_feature"], inputs["label_map"])
+  if not counts.get("train"):
+    raise errors.RecordFormatError("The training files {} hold no records".format(train_files))
+  return counts["train"]
+
+
 def make_dataset(config: Mapping, file_pattern: str, training: bool,
                  batch_size: int | None = None, shuffle_buffer_size: int = 15000,
                  seed: int | None = None, include_labels: bool = True) -> tf.data.Dataset:

@@ -18,6 +18,7 @@ import numpy as np
 from absl import app
 from absl import flags
 from absl import logging
+from tf_util import cli
 
 FLAGS = flags.FLAGS
 CLASSIFIERS = ("logreg", "mlp", "gbt")
@@ -29,8 +30,8 @@ def define_flags() -> None:
   flags.DEFINE_string("eval_features", None, "Held-out features to evaluate on.")
   flags.DEFINE_enum("classifier", "logreg", list(CLASSIFIERS), "Classifier.")
   flags.DEFINE_list("positive_labels", ["PC", "EB"], "Labels of the positive class.")
-  flags.DEFINE_integer("cv_folds", 5, "Cross-validation folds.")
-  flags.DEFINE_integer("seed", 0, "Seed of the folds and classifiers.")
+  flags.DEFINE_integer("cv_folds", 5, "Cross-validation folds.", lower_bound=2)
+  flags.DEFINE_integer("seed", 0, "Seed of the folds and classifiers.", lower_bound=0)
   flags.DEFINE_string("output", None, "JSON file of the metrics.")
 
 
@@ -94,8 +95,7 @@ def main(argv):
     result = evaluate_classifier(FLAGS.classifier, train, eval_table, FLAGS.positive_labels,
                                  FLAGS.cv_folds, FLAGS.seed)
   except (OSError, ValueError, ImportError) as e:
-    logging.error("%s", e)
-    return 2
+    cli.fail(str(e))
   print("{}: cross-validated AUC {:.4f}, accuracy {:.4f} ({} folds, {} TCEs)".format(
       result["classifier"], result["cv_auc"], result["cv_accuracy"], result["cv_folds"],
       result["num_train"]))
@@ -109,5 +109,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  cli.run(main, define_flags)

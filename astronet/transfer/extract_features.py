@@ -15,6 +15,7 @@ import numpy as np
 from absl import app
 from absl import flags
 from absl import logging
+from tf_util import cli
 
 FLAGS = flags.FLAGS
 
@@ -27,7 +28,7 @@ def define_flags() -> None:
   flags.DEFINE_string("layer", None, "Layer whose output is the embedding (default: the "
                       "input of `logits`, i.e. the last pre-logits layer); e.g. "
                       "pre_logits_concat for the concatenated conv-tower outputs.")
-  flags.DEFINE_integer("batch_size", 256, "Records per batch.")
+  flags.DEFINE_integer("batch_size", 256, "Records per batch.", lower_bound=1)
 
 
 def feature_model(model, layer: str | None = None):
@@ -102,12 +103,10 @@ def main(argv):
     table = extract(FLAGS.model, FLAGS.tfrecord_files, FLAGS.batch_size, FLAGS.layer)
     save(FLAGS.output, table)
   except (errors.AstronetError, ValueError, ImportError) as e:
-    logging.error("%s", e)
-    return 2
+    cli.fail(str(e))
   print("{}: {} records x {} features".format(FLAGS.output, *table["features"].shape))
   return 0
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  cli.run(main, define_flags)

@@ -33,6 +33,7 @@ from absl import flags
 from absl import logging
 
 from astronet.util import script_flags
+from tf_util import cli
 
 FLAGS = flags.FLAGS
 
@@ -48,16 +49,40 @@ def define_flags() -> None:
                       "[0/1, ...]} (sigmoid); default: the mission's binary map.")
   flags.DEFINE_enum("freeze", "towers", ["none", "towers", "all"],
                     "What stays frozen in phase 1: the conv towers, all but the head, or nothing.")
-  flags.DEFINE_integer("head_steps", 1000, "Steps of phase 1.")
+  flags.DEFINE_integer("head_steps", 1000, "Steps of phase 1.", lower_bound=0)
   flags.DEFINE_string("unfreeze_schedule", None, "Gradual unfreezing: 'N' or 'group:N,...'.")
-  flags.DEFINE_float("learning_rate", None, "Phase-1 learning rate (default: the config's).")
+  flags.DEFINE_float("learning_rate", None, "Phase-1 learning rate (default: the config's).",
+                     lower_bound=1e-12)
   flags.DEFINE_float("unfreeze_learning_rate", None, "Learning rate while unfreezing "
                      "(default: --learning_rate / 10).")
-  flags.DEFINE_integer("batch_size", None, "Batch size (default: the config's).")
-  flags.DEFINE_integer("eval_every_steps", 1000, "Evaluate every this many steps.")
-  flags.DEFINE_integer("shuffle_buffer_size", 15000, "Size of the shuffle buffer.")
+  flags.DEFINE_integer("batch_size", None, "Batch size (default: the config's).", lower_bound=1)
+  flags.DEFINE_integer("eval_every_steps", 1000, "Evaluate every this many steps.",
+                       lower_bound=1)
+  flags.DEFINE_integer("shuffle_buffer_size", 15000, "Size of the shuffle buffer.",
+                       lower_bound=1)
   script_flags.define_device_flags()
-  flags.DEFINE_integer("seed", None, "Seed of the new weights, shuffling and reversal.")
+  flags.DEFINE_integer("seed", None, "Seed of the new weights, shuffling and reversal.",
+                       lower_bound=0)
+
+
+def parse_label_map(value: str | None) -> dict | None:
+  """--label_map: a JSON object {label: id} or {label: [0/1 targets]}.
+
+  Raises:
+    ConfigError: Not JSON, or not an object of the right values.
+  """
+  from tf_util import errors  # pylint: disable=import-outside-toplevel
+  if not value:
+    return None
+  try:
+    label_map = json.loads(value)
+  except json.JSONDecodeError as e:
+    raise errors.ConfigError("--label_map is not valid JSON: {}".format(e)) from None
+  if not isinstance(label_map, dict) or not label_map or not all(
+      isinstance(v, (int, list)) and not isinstance(v, bool) for v in label_map.values()):
+    raise errors.ConfigError("--label_map must be a JSON object {{label: id}} or {{label: "
+                             "[0/1, ...]}}, got {}".format(value))
+  return label_map
 
 
 def load_base(path: str):
@@ -101,7 +126,6 @@ def run(base_model: str, train_files: str, eval_files: str | None, model_dir: st
   """Fine-tunes; returns the transfer report (also written to model_dir/transfer.json)."""
   # pylint: disable=import-outside-toplevel
   from astronet.astro_model import configurations
-  from astronet.ops import dataset_ops
   from astronet.ops import training
   from astronet.transfer import transfer_model
   from tf_util import atomic_io
@@ -116,13 +140,10 @@ def run(base_model: str, train_files: str, eval_files: str | None, model_dir: st
   overrides = {"learning_rate": learning_rate, "batch_size": batch_size or int(
       configurations.base(mission)["hparams"]["batch_size"])}
   config = transfer_model.transfer_config(base_config, lengths, head, label_map, overrides)
-  for files in (train_files, eval_files):
-    unknown = sorted(set(dataset_ops.count_labels(files, label_feature)) - set(label_map)) \
-        if files else []
-    if unknown:
-      raise ValueError("Records {} hold {} labels {} that are not in --label_map {}".format(
-          files, label_feature, unknown, sorted(label_map)))
   config["inputs"]["label_feature"] = label_feature
+  # Truncated records, NaN views and labels outside --label_map (listed by
+  # record), before model_dir is written.
+  training.check_training_inputs(config, train_files, eval_files)
   trainer = training.Trainer(model_name, config, model_dir, distribution=distribution,
                              mixed_precision=mixed_precision, jit_compile=jit_compile)
   report_path = os.path.join(model_dir, "transfer.json")
@@ -190,21 +211,17 @@ def main(argv):
     raise app.UsageError("--base_model, --train_files and --model_dir are required")
   from tf_util import distribute  # pylint: disable=import-outside-toplevel
   distribute.set_up_early(FLAGS.distribution)
-  from tf_util import errors  # pylint: disable=import-outside-toplevel
   import keras  # pylint: disable=import-outside-toplevel
   if FLAGS.seed is not None:
     keras.utils.set_random_seed(FLAGS.seed)
-  try:
-    label_map = json.loads(FLAGS.label_map) if FLAGS.label_map else None
+  label_map = parse_label_map(FLAGS.label_map)
+  with distribute.model_dir_lock(FLAGS.model_dir, FLAGS.distribution):
     report = run(FLAGS.base_model, FLAGS.train_files, FLAGS.eval_files, FLAGS.model_dir,
                  FLAGS.head, label_map, FLAGS.freeze, FLAGS.head_steps,
                  FLAGS.unfreeze_schedule, FLAGS.learning_rate, FLAGS.unfreeze_learning_rate,
                  FLAGS.batch_size, FLAGS.eval_every_steps, FLAGS.shuffle_buffer_size,
                  FLAGS.seed, distribution=FLAGS.distribution,
                  mixed_precision=FLAGS.mixed_precision, jit_compile=FLAGS.jit_compile)
-  except (errors.AstronetError, ValueError) as e:
-    logging.error("%s", e)
-    return 2
   for stage in report["stages"]:
     print("{}: step {}, {}".format(stage["name"], stage["end_step"],
                                    json.dumps({k: v for k, v in stage["eval"].items()
@@ -213,5 +230,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  cli.run(main, define_flags, tensorflow=True)

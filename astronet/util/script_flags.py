@@ -23,7 +23,7 @@ def define_model_flags(default_pattern: str) -> None:
   flags.DEFINE_string("suffix", "", "Suffix of the output file name.")
   flags.DEFINE_boolean("average", False, "Average the models in the subdirectories "
                        "of --model_dir.")
-  flags.DEFINE_integer("batch_size", 256, "Records per prediction batch.")
+  flags.DEFINE_integer("batch_size", 256, "Records per prediction batch.", lower_bound=1)
 
 
 def define_device_flags() -> None:
@@ -36,3 +36,34 @@ def define_device_flags() -> None:
   flags.DEFINE_boolean("mixed_precision", False, "float16 compute with float32 weights "
                        "(mixed_float16) and loss scaling; for GPUs.")
   flags.DEFINE_boolean("jit_compile", False, "Compile the train step with XLA.")
+
+
+def define_training_flags() -> None:
+  """The flags of train.py (also train_ensemble.py's, which adds its own)."""
+  flags.DEFINE_string("model", "AstroCNNModel", "Name of the model class.")
+  flags.DEFINE_string("config_name", "local_global",
+                      "Name of the model and training configuration.")
+  flags.DEFINE_enum("mission", None, ["kepler", "tess"],
+                    "Mission of the records; inferred from them if unset.")
+  flags.DEFINE_string("config_overrides", None, "JSON merged into the config.")
+  flags.DEFINE_string("train_files", None, "Comma-separated list of file patterns "
+                      "matching the TFRecord files of the training set.")
+  flags.DEFINE_string("eval_files", None, "File patterns of the validation set.")
+  flags.DEFINE_string("model_dir", None, "Directory for model checkpoints and summaries.")
+  flags.DEFINE_integer("train_steps", 14000, "Total number of steps to train for.",
+                       lower_bound=1)
+  flags.DEFINE_integer("shuffle_buffer_size", 15000, "Size of the shuffle buffer.",
+                       lower_bound=1)
+  flags.DEFINE_integer("eval_every_steps", 1000, "Evaluate every this many steps.",
+                       lower_bound=1)
+  flags.DEFINE_integer("save_every_steps", 1000, "Checkpoint every this many steps.",
+                       lower_bound=1)
+  flags.DEFINE_integer("seed", None, "Seed of weights, shuffling and reversal.",
+                       lower_bound=0)
+  flags.DEFINE_string("warm_start_from", None, "Initial weights (fine-tuning): a "
+                      "checkpoint of the ORIGINAL TF1 code (directory or prefix), a "
+                      ".keras file or a model_dir of this package. Ignored when "
+                      "--model_dir already has a checkpoint (training resumes).")
+  define_device_flags()
+  flags.DEFINE_boolean("restore_optimizer", False, "With a TF1 --warm_start_from: also "
+                       "restore its Adam moments and global step.")

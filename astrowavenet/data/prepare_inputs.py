@@ -17,6 +17,7 @@ from __future__ import annotations
 from absl import app
 from absl import flags
 from absl import logging
+from tf_util import cli
 
 FLAGS = flags.FLAGS
 
@@ -28,13 +29,16 @@ def define_flags() -> None:
   flags.DEFINE_string("input_csv", None, "CSV with a kepid column (instead of --kepler_ids).")
   flags.DEFINE_string("tess_data_dir", None, "Base folder of Triage h5 files (instead of Kepler).")
   flags.DEFINE_list("tic_ids", None, "TIC IDs (with --tess_data_dir).")
-  flags.DEFINE_integer("sector", 1, "TESS sector (with --tess_data_dir).")
+  flags.DEFINE_integer("sector", 1, "TESS sector (with --tess_data_dir).", lower_bound=1)
   flags.DEFINE_string("output_file", None, "Output TFRecord file.")
   flags.DEFINE_string("flux_column", "PDCSAP_FLUX", "Flux column.")
   flags.DEFINE_boolean("invert_light_curves", False, "Reflect about the median flux.")
-  flags.DEFINE_float("upward_outlier_clipping", None, "Clip above this many stddevs.")
-  flags.DEFINE_float("downward_outlier_clipping", None, "Clip below this many stddevs.")
-  flags.DEFINE_integer("clip_lowest_n_values", None, "Clip to the n-th lowest value.")
+  flags.DEFINE_float("upward_outlier_clipping", None, "Clip above this many stddevs.",
+                     lower_bound=0)
+  flags.DEFINE_float("downward_outlier_clipping", None, "Clip below this many stddevs.",
+                     lower_bound=0)
+  flags.DEFINE_integer("clip_lowest_n_values", None, "Clip to the n-th lowest value.",
+                       lower_bound=1)
   flags.DEFINE_boolean("normalize_stddev", False, "Divide the flux by 1.4826 * MAD.")
 
 
@@ -105,5 +109,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  define_flags()
-  app.run(main)
+  cli.run(main, define_flags)

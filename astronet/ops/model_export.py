@@ -1,0 +1,195 @@
+"""Export of one model or an averaged ensemble as ONE model with a model card.
+
+The library behind export_model.py and batch_predict.py --export_ensemble:
+.keras (card inside the archive as model_card.json), TF SavedModel (card in
+the directory) or ONNX (card in the metadata under "model_card"); see
+export_model.py for the command line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+import zipfile
+
+MODEL_CARD = "model_card.json"
+FORMATS = ("keras", "saved_model", "onnx")
+
+
+def _package_versions() -> dict:
+  # pylint: disable=import-outside-toplevel
+  import importlib.metadata
+  import keras
+  import numpy as np
+  import tensorflow as tf
+  try:
+    package = importlib.metadata.version("astronet-tf2")
+  except importlib.metadata.PackageNotFoundError:
+    package = None
+  return {"astronet-tf2": package, "tensorflow": tf.__version__, "keras": keras.__version__,
+          "numpy": np.__version__}
+
+
+def _read_json(path: str):
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
+
+
+def member_card(path: str) -> dict:
+  """What is known of one member: config, training runs and metrics files."""
+  # pylint: disable=import-outside-toplevel
+  from astronet.ops import training
+  from astronet.util import config_util
+  card = {"source": os.path.abspath(path)}
+  if os.path.isdir(path):
+    saved = config_util.read_config(path)
+    if saved is not None and "model" in saved:
+      card.update(model=saved["model"], config=saved["config"])
+    elif saved is not None:
+      card.update(model="AstroCNNModel (original TF1 checkpoint)", config=saved)
+    card["training"] = (_read_json(os.path.join(path, training.TRAINING_LOG)) or {}).get("runs")
+    card["metrics"] = {name[len("metrics_"):-len(".json")]: _read_json(os.path.join(path, name))
+                       for name in sorted(os.listdir(path))
+                       if name.startswith("metrics_") and name.endswith(".json")}
+  elif path.endswith(".keras"):
+    embedded = read_model_card(path)
+    if embedded:
+      card["model_card"] = embedded
+  return card
+
+
+def model_card(members, feature_lengths: dict) -> dict:
+  """The model card of an export (see module docstring)."""
+  # pylint: disable=import-outside-toplevel
+  from astronet.astro_model import configurations
+  from astronet.data import preprocess
+  mission = next((m for m, (g, _) in configurations.VIEW_LENGTHS.items()
+                  if feature_lengths.get("global_view") == g), None)
+  views = {}
+  if mission:
+    spec = preprocess.get_mission(mission)
+    views = {"global_view": dataclasses.asdict(spec.global_view),
+             "local_view": dataclasses.asdict(spec.local_view)}
+  light_curves = {
+      "kepler": "Kepler PDCSAP_FLUX (LIGHTCURVE extension), segments split at gaps > 0.75 d, "
+                "Kepler spline detrending (bkspace 0.5-20 d, best BIC), phase fold on t0, "
+                "median binning; views normalised to median 0, minimum -1",
+      "tess": "Astronet-Triage h5 KSPMagnitude of the best aperture, QFLAG == 0, upward "
+              "5*MAD clip, flux = 10**(-(mag - median)/2.5), phase fold on Epoc, median "
+              "binning with linear interpolation of empty bins; views normalised to median "
+              "0, minimum -1",
+  }.get(mission)
+  return {
+      "format_version": 1,
+      "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+      "inputs": {name: {"shape": [None, length], "dtype": "float32"}
+                 for name, length in sorted(feature_lengths.items())},
+      "output": "probability of the positive class, float32 [batch, 1]",
+      "mission": mission,
+      "preprocessing": {"light_curve": light_curves, "views": views},
+      "ensemble_size": len(members),
+      "members": [member_card(m.name) for m in members],
+      "versions": _package_versions(),
+  }
+
+
+def probability_model(members):
+  """ONE Keras model returning the (mean) positive-class probability [batch, 1]."""
+  from astronet.ops import prediction  # pylint: disable=import-outside-toplevel
+  return prediction.build_ensemble(members, name="astronet_export")
+
+
+def format_of(path: str) -> str:
+  """Export format implied by a path: .keras, .onnx, else a SavedModel directory."""
+  return "keras" if path.endswith(".keras") else "onnx" if path.endswith(".onnx") \
+      else "saved_model"
+
+
+def check_output(output: str, fmt: str) -> None:
+  """Checks an export's output path before the models are loaded.
+
+  Raises:
+    ConfigError: Unknown format, or a path that does not fit it.
+    OutputError: A SavedModel output that already exists, or an output folder
+      that cannot be written.
+  """
+  from tf_util import atomic_io  # pylint: disable=import-outside-toplevel
+  from tf_util import errors  # pylint: disable=import-outside-toplevel
+  if fmt not in FORMATS:
+    raise errors.ConfigError("Unknown --format {!r}; expected one of {}".format(fmt, FORMATS))
+  if fmt == "keras" and not output.endswith(".keras"):
+    raise errors.ConfigError("--format=keras needs an --output ending in .keras: {}".format(
+        output))
+  if fmt == "onnx" and not output.endswith(".onnx"):
+    raise errors.ConfigError("--format=onnx needs an --output ending in .onnx: {}".format(
+        output))
+  if fmt == "saved_model" and os.path.exists(output):
+    raise errors.OutputError("--output {} already exists".format(output), output)
+  if fmt != "saved_model" and os.path.isdir(output):
+    raise errors.OutputError("--output {} is a directory".format(output), output)
+  atomic_io.check_writable(os.path.dirname(os.path.abspath(output)))
+
+
+def export(model_dir: str, output: str, fmt: str = "keras", average: bool = False) -> dict:
+  """Exports the models named like batch_predict's --model_dir; returns the model card."""
+  from astronet.ops import prediction  # pylint: disable=import-outside-toplevel
+  return export_members(prediction.load_members(model_dir, average), output, fmt)
+
+
+def export_members(members, output: str, fmt: str = "keras") -> dict:
+  """Exports loaded members (ops.prediction.Member) as one model; returns the model card."""
+  # pylint: disable=import-outside-toplevel
+  import numpy as np
+  from tf_util import atomic_io
+  check_output(output, fmt)
+  lengths = members[0].feature_lengths
+  card = model_card(members, lengths)
+  model = probability_model(members)
+  model({name: np.zeros([1, n], np.float32) for name, n in lengths.items()})
+  card_text = json.dumps(card, indent=1, default=str)
+  if fmt == "keras":
+    with atomic_io.atomic_path(output) as tmp:
+      model.save(tmp)
+      with zipfile.ZipFile(tmp, "a") as archive:
+        archive.writestr(MODEL_CARD, card_text)
+  elif fmt == "saved_model":
+    with atomic_io.atomic_path(output.rstrip("/")) as tmp:
+      model.export(tmp, format="tf_saved_model", verbose=False)
+      with open(os.path.join(tmp, MODEL_CARD), "w") as f:
+        f.write(card_text)
+  else:
+    try:
+      import onnx
+    except ImportError as e:
+      raise ImportError("ONNX export needs tf2onnx and onnx: pip install "
+                        "'astronet-tf2[onnx]'") from e
+    with atomic_io.atomic_path(output) as tmp:
+      model.export(tmp, format="onnx", verbose=False)
+      proto = onnx.load(tmp)
+      entry = proto.metadata_props.add()
+      entry.key, entry.value = "model_card", card_text
+      onnx.save(proto, tmp)
+  return card
+
+
+def read_model_card(path: str) -> dict | None:
+  """The model card of an exported .keras file, SavedModel directory or .onnx file."""
+  if os.path.isdir(path):
+    card_path = os.path.join(path, MODEL_CARD)
+    return _read_json(card_path)
+  if path.endswith(".keras"):
+    with zipfile.ZipFile(path) as archive:
+      if MODEL_CARD not in archive.namelist():
+        return None
+      return json.loads(archive.read(MODEL_CARD))
+  if path.endswith(".onnx"):
+    import onnx  # pylint: disable=import-outside-toplevel
+    for entry in onnx.load(path).metadata_props:
+      if entry.key == "model_card":
+        return json.loads(entry.value)
+    return None
+  raise ValueError("Not an exported model: {}".format(path))

@@ -1,0 +1,94 @@
+r"""Flare detection along a whole light curve: per-cadence probability, merged intervals.
+
+The library behind `python -m flare_transformer.predict` and the event-level
+scores of flare_transformer.evaluate. Windows of the model's length slide over the light curve every `--stride`
+cadences; a cadence's probability is the mean over the windows that contain
+it (a flare anywhere in a window makes it fire, so the mean peaks where every
+covering window holds the flare). Cadences above `--threshold` are merged into
+intervals (joined across <= 3 cadences); the CSV has columns
+start_time,end_time,peak_time,max_probability (BTJD days; peak = brightest
+cadence inside).
+"""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+
+from flare_transformer import data
+from flare_transformer import metrics
+from tf_util import atomic_io
+
+
+def cadence_probabilities(model, lc: data.LightCurve, stride: int = 10,
+                          batch_size: int = 512) -> np.ndarray:
+  """Per-cadence flare probability (NaN where no window reaches), see module docstring."""
+  window = int(model.input_shape[1])
+  if len(lc.time) < window:
+    raise ValueError("{}: {} cadences, shorter than the model's {}-cadence window".format(
+        lc.path or lc.tic, len(lc.time), window))
+  starts = data.window_starts(len(lc.time), window, stride)
+  if starts[-1] != len(lc.time) - window:  # cover the end too
+    starts = np.append(starts, len(lc.time) - window)
+  windows = data.window_features(lc.flux, lc.quality, lc.noise, starts, window)
+  probs = model.predict(windows, batch_size=batch_size, verbose=0)[:, 0].astype(np.float64)
+  total = np.zeros(len(lc.time))
+  count = np.zeros(len(lc.time))
+  for start, p in zip(starts, probs):
+    total[start:start + window] += p
+    count[start:start + window] += 1
+  with np.errstate(invalid="ignore"):
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def detect(model, lc: data.LightCurve, threshold: float = 0.5, stride: int = 10):
+  """(per-cadence probability, merged intervals) of one light curve."""
+  probability = cadence_probabilities(model, lc, stride)
+  return probability, metrics.intervals(lc.time, probability, threshold, flux=lc.flux)
+
+
+def write_csv(intervals: list[dict], path: str) -> None:
+  with atomic_io.atomic_open(path) as f:
+    writer = csv.writer(f)
+    writer.writerow(["start_time", "end_time", "peak_time", "max_probability"])
+    for i in intervals:
+      writer.writerow(["{:.6f}".format(i["start_time"]), "{:.6f}".format(i["end_time"]),
+                       "{:.6f}".format(i["peak_time"]), "{:.4f}".format(i["max_probability"])])
+
+
+def plot(lc: data.LightCurve, probability: np.ndarray, intervals: list[dict], path: str,
+         threshold: float = 0.5) -> None:
+  import matplotlib  # pylint: disable=import-outside-toplevel
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+  fig, axes = plt.subplots(2, 1, figsize=(12, 6), sharex=True)
+  axes[0].plot(lc.time, lc.flux, "k.", ms=1)
+  for i in intervals:
+    for ax in axes:
+      ax.axvspan(i["start_time"], i["end_time"], color="orange", alpha=0.3)
+  axes[0].set_ylabel("relative flux")
+  axes[0].set_title("TIC {} sector {}: {} flare interval(s)".format(lc.tic, lc.sector,
+                                                                   len(intervals)))
+  axes[1].plot(lc.time, probability, "b-", lw=0.8)
+  axes[1].axhline(threshold, color="r", ls="--", lw=0.8)
+  axes[1].set_ylabel("p(flare)")
+  axes[1].set_xlabel("time (BTJD)")
+  fig.tight_layout()
+  with atomic_io.atomic_path(path) as tmp:
+    fig.savefig(tmp, dpi=90)
+  plt.close(fig)
+
+
+def resolve_model_path(path: str) -> str:
+  """A .keras flare model, or the best_model.keras of a training run directory."""
+  import glob  # pylint: disable=import-outside-toplevel
+  import os  # pylint: disable=import-outside-toplevel
+  from tf_util import errors  # pylint: disable=import-outside-toplevel
+  if os.path.isdir(path):
+    found = sorted(glob.glob(os.path.join(path, "**", "best_model.keras"), recursive=True))
+    if not found:
+      raise errors.CheckpointError("No best_model.keras under {}: not a flare training run "
+                                   "directory".format(path))
+    return found[0]
+  return path
