@@ -21,8 +21,8 @@ Writes results/<timestamp>/ as the thesis lists:
 
 from __future__ import annotations
 
-import contextlib
 import os
+import time
 
 from absl import flags
 
@@ -55,10 +55,11 @@ def main(argv):
   # pylint: disable=import-outside-toplevel
   from flare_transformer import training
   from tf_util import distribute
-  run_dir = f.resume or f.run_dir
-  # A new timestamped run_dir needs no lock; a named one may be shared by mistake.
-  with (distribute.model_dir_lock(run_dir, f.distribution) if run_dir
-        else contextlib.nullcontext()):
+  # Chosen here (not inside train) so that it is locked: two runs started in
+  # the same second would otherwise share a timestamped folder.
+  run_dir = f.resume or f.run_dir or os.path.join(config["output"]["results_dir"],
+                                                  time.strftime("%Y%m%d-%H%M%S"))
+  with distribute.model_dir_lock(run_dir, f.distribution):
     _, history, run_dir = training.train(config, run_dir, resume=bool(f.resume),
                                          distribution=f.distribution,
                                          mixed_precision=f.mixed_precision,

@@ -149,8 +149,11 @@ class DirectoryLock:
     self.directory = directory
     self.path = os.path.join(directory, LOCK_FILE)
     self._held = False
+    self._created = False
 
   def acquire(self) -> "DirectoryLock":
+    # A run rejected after taking the lock leaves no empty directory behind.
+    self._created = not os.path.isdir(self.directory)
     os.makedirs(self.directory, exist_ok=True)
     for _ in range(2):
       try:
@@ -189,6 +192,9 @@ class DirectoryLock:
       with contextlib.suppress(FileNotFoundError):
         os.remove(self.path)
       self._held = False
+      if self._created:
+        with contextlib.suppress(OSError):
+          os.rmdir(self.directory)  # only if empty
 
   def __enter__(self) -> "DirectoryLock":
     return self.acquire()

@@ -89,6 +89,25 @@ def read_catalog(mission: preprocess.Mission, csv_files: Sequence[str],
   return tce_table.read_tess_tce_table(csv_files, reproduce_is_multi_quirk)
 
 
+def warn_unknown_labels(table, mission) -> None:
+  """Logs the catalog rows whose label the mission's label map does not know.
+
+  They are written (the originals kept every row), but train.py will refuse
+  them; saying so now names the rows while the catalog is at hand.
+  """
+  from astronet.astro_model import configurations  # pylint: disable=import-outside-toplevel
+  label_map = configurations.base(mission.name)["inputs"]["label_map"]
+  if mission.label_column not in table.columns:
+    return
+  unknown = table[~table[mission.label_column].astype(str).isin(list(label_map))]
+  if len(unknown):
+    rows = ", ".join("{}={!r}".format(mission.describe(row), row[mission.label_column])
+                     for _, row in unknown.head(10).iterrows())
+    logging.warning("%d catalog row(s) have a %s outside the label map %s (training "
+                    "will refuse them): %s%s", len(unknown), mission.label_column,
+                    sorted(label_map), rows, " ..." if len(unknown) > 10 else "")
+
+
 def generate_records(partitions: Sequence[tce_table.Partition],
                      config: records.RecordConfig, output_dir: str,
                      num_worker_processes: int = 1,
@@ -164,6 +183,7 @@ def plan_from_flags():
   mission, config = config_from_flags()
   table = read_catalog(mission, FLAGS.input_tce_csv_file,
                        FLAGS.reproduce_is_multi_quirk)
+  warn_unknown_labels(table, mission)
   if FLAGS.make_test_set:
     partitions = tce_table.partition_test_set(
         table, FLAGS.num_train_shards, FLAGS.clean, FLAGS.threshold,
