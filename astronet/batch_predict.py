@@ -52,37 +52,6 @@ def define_flags() -> None:
                       "SavedModel directory (see export_model.py).")
 
 
-def prediction_file_name(suffix: str) -> str:
-  return "prediction_{}.txt".format(suffix)
-
-
-def write_predictions(path: str, predictions: dict, per_tce: bool = False) -> None:
-  """Writes {key: p} as the original's np.savetxt(fmt=['%d', '%4.3f']), atomically.
-
-  Keys are star ids, or (id, sub_id) tuples with `per_tce`.
-  """
-  from tf_util import atomic_io  # pylint: disable=import-outside-toplevel
-  with atomic_io.atomic_open(path) as f:
-    for key, p in predictions.items():
-      if per_tce:
-        f.write("%d %d %4.3f\n" % (key[0], key[1], float(p)))
-      else:
-        f.write("%d %4.3f\n" % (key, float(p)))
-
-
-def read_predictions(path: str) -> dict:
-  """{star id: p} from a prediction_{suffix}.txt (inverse of write_predictions)."""
-  result = {}
-  with open(path) as f:
-    for line in f:
-      fields = line.split()
-      if len(fields) == 2:
-        result[int(fields[0])] = float(fields[1])
-      elif len(fields) == 3:
-        result[(int(fields[0]), int(fields[1]))] = float(fields[2])
-  return result
-
-
 def plot_records(records, probabilities, save_dir: str) -> int:
   """One figure of the views per record, titled with the mean prediction."""
   from astronet import plotting  # pylint: disable=import-outside-toplevel
@@ -111,6 +80,7 @@ def main(argv):
     raise app.UsageError("--plot needs --save_dir")
   # pylint: disable=import-outside-toplevel
   from astronet.ops import prediction
+  from astronet.ops import prediction_files
   from tf_util import errors
   start = time.time()
   if FLAGS.export_ensemble:
@@ -138,8 +108,8 @@ def main(argv):
   keys = (list(zip(records.ids.tolist(), records.sub_ids.tolist())) if FLAGS.per_tce
           else records.ids.tolist())
   predictions = prediction.average_by_key(keys, probabilities)
-  path = os.path.join(FLAGS.output_dir, prediction_file_name(FLAGS.suffix))
-  write_predictions(path, predictions, FLAGS.per_tce)
+  path = os.path.join(FLAGS.output_dir, prediction_files.prediction_file_name(FLAGS.suffix))
+  prediction_files.write_predictions(path, predictions, FLAGS.per_tce)
   elapsed = time.time() - start
   logging.info("Wrote %d predictions (%d records, %d models) to %s in %.1f s "
                "(%.0f TCEs/s)", len(predictions), len(records), len(members), path,

@@ -106,8 +106,8 @@ def run(output_dir: str, kepler_data_dir: str, num_models: int, train_steps: int
                "--tfrecord_dir=new_tces", "--suffix=new_tces",
                "--export_ensemble=ensemble.keras", "--plot", "--save_dir=plots_new_tces"], out)
 
-  from astronet import batch_predict  # pylint: disable=import-outside-toplevel
-  predictions = batch_predict.read_predictions(os.path.join(out, "prediction_new_tces.txt"))
+  from astronet.ops import prediction_files  # pylint: disable=import-outside-toplevel
+  predictions = prediction_files.read_predictions(os.path.join(out, "prediction_new_tces.txt"))
   print("prediction_new_tces.txt (TIC id, probability of PC/EB):")
   for tic, p in predictions.items():
     print("  {} {:.3f}".format(tic, p))

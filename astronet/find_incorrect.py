@@ -43,72 +43,6 @@ def define_flags() -> None:
   flags.DEFINE_string("output_dir", ".", "Directory of true_vs_pred_{suffix}.txt.")
 
 
-def true_vs_pred_file_name(suffix: str) -> str:
-  return "true_vs_pred_{}.txt".format(suffix)
-
-
-def positive_labels(records) -> set[str]:
-  """Label strings mapped to 1 by the mission's label map (PC, EB for TESS)."""
-  # pylint: disable=import-outside-toplevel
-  from astronet.astro_model import configurations
-  from astronet.ops import prediction
-  kepler = records.keys == prediction.KEPLER_KEYS
-  label_map = configurations.KEPLER_LABEL_MAP if kepler else configurations.TESS_LABEL_MAP
-  return {label for label, value in label_map.items() if value == 1}
-
-
-def by_tce(records, probabilities: np.ndarray):
-  """(keys, labels, mean p) per 'id-sub' TCE key, in first-seen order.
-
-  A TCE's label is that of its last record (as the original's dict).
-  """
-  from astronet.ops import prediction  # pylint: disable=import-outside-toplevel
-  keys = records.tce_keys()
-  means = prediction.average_by_key(keys, probabilities)
-  label_of = dict(zip(keys, records.labels))
-  ordered = list(means)
-  return (ordered, [label_of[k] for k in ordered],
-          np.array([means[k] for k in ordered], dtype=np.float32))
-
-
-def format_table(table: list[dict]) -> list[str]:
-  """The original's printout: specificity, then the threshold line."""
-  show = lambda v: "undefined" if v is None else str(v)
-  lines = []
-  for row in table:
-    lines.append(show(row["specificity"]))
-    lines.append("Threshold %s: precision=%s, recall=%s. Number of PCs in FNs = %s" % (
-        row["threshold"], show(row["precision"]), show(row["recall"]),
-        row["pcs_in_false_negatives"]))
-  return lines
-
-
-def write_true_vs_pred(path: str, is_positive: np.ndarray, predictions: np.ndarray) -> None:
-  """The original's np.savetxt(fmt=['%f', '%4.3f']), atomically."""
-  from tf_util import atomic_io  # pylint: disable=import-outside-toplevel
-  with atomic_io.atomic_open(path) as f:
-    for truth, p in zip(is_positive, predictions):
-      f.write("%f %4.3f\n" % (float(truth), float(p)))
-
-
-def read_true_vs_pred(path: str) -> tuple[np.ndarray, np.ndarray]:
-  """(is_positive bool [n], p float [n]) of a true_vs_pred_{suffix}.txt."""
-  table = np.loadtxt(path, ndmin=2)
-  if table.shape[1] != 2:
-    raise ValueError("{}: expected 2 columns (true, predicted), got {}".format(
-        path, table.shape[1]))
-  return table[:, 0].astype(bool), table[:, 1]
-
-
-def misclassified(labels, predictions, positive: set[str], dispositions, threshold: float):
-  """Indices of TCEs whose label is in `dispositions` and that `threshold` misclassifies."""
-  indices = []
-  for i, (label, p) in enumerate(zip(labels, predictions)):
-    if label in dispositions and (p < threshold) == (label in positive):
-      indices.append(i)
-  return indices
-
-
 def main(argv):
   del argv
   if not FLAGS.model_dir or not FLAGS.tfrecord_dir:
@@ -118,6 +52,8 @@ def main(argv):
   from astronet.ops import metrics
   from astronet.ops import prediction
   from astronet.ops import dataset_ops
+  from astronet.ops import error_analysis
+  from astronet.ops import prediction_files
   members = prediction.load_members(FLAGS.model_dir, FLAGS.average, FLAGS.model)
   filenames = prediction.record_files(FLAGS.tfrecord_dir, FLAGS.tfrecord_pattern)
   for filename in filenames:
@@ -128,19 +64,19 @@ def main(argv):
                                labelling["label_feature"], labelling["label_map"])
   records = prediction.read_records(filenames, members[0].feature_lengths)
   probabilities = prediction.predict_members(members, records, FLAGS.batch_size)
-  keys, labels, predictions = by_tce(records, probabilities)
-  positive = positive_labels(records)
+  keys, labels, predictions = error_analysis.by_tce(records, probabilities)
+  positive = error_analysis.positive_labels(records)
   is_positive = np.array([label in positive for label in labels])
   is_pc = np.array([label == "PC" for label in labels])
   table = metrics.threshold_table(is_positive, predictions, is_pc=is_pc)
-  print("\n".join(format_table(table)))
-  path = os.path.join(FLAGS.output_dir, true_vs_pred_file_name(FLAGS.suffix))
-  write_true_vs_pred(path, is_positive, predictions)
+  print("\n".join(error_analysis.format_table(table)))
+  path = os.path.join(FLAGS.output_dir, prediction_files.true_vs_pred_file_name(FLAGS.suffix))
+  prediction_files.write_true_vs_pred(path, is_positive, predictions)
   print("Total %s PCs" % int(is_pc.sum()))
   logging.info("Wrote %d TCEs to %s", len(keys), path)
   if FLAGS.plot:
-    wrong = misclassified(labels, predictions, positive, set(FLAGS.plot_dispositions),
-                          FLAGS.plot_threshold)
+    wrong = error_analysis.misclassified(labels, predictions, positive,
+                                         set(FLAGS.plot_dispositions), FLAGS.plot_threshold)
     first_record = {}
     for i, key in enumerate(records.tce_keys()):
       first_record.setdefault(key, i)

@@ -100,12 +100,12 @@ def main(argv):
   labels = FLAGS.labels or [os.path.basename(f) for f in FLAGS.input_files]
   if len(labels) != len(FLAGS.input_files):
     raise app.UsageError("--labels needs one label per input file")
-  from astronet import find_incorrect  # pylint: disable=import-outside-toplevel
+  from astronet.ops import prediction_files  # pylint: disable=import-outside-toplevel
   thresholds = [float(t) for t in FLAGS.thresholds]
   summaries = []
   for path, label in zip(FLAGS.input_files, labels):
     try:
-      is_positive, predictions = find_incorrect.read_true_vs_pred(path)
+      is_positive, predictions = prediction_files.read_true_vs_pred(path)
     except (OSError, ValueError) as e:
       logging.error("Cannot read %s: %s", path, e)
       return 2

@@ -69,8 +69,8 @@ def main():
                                                                        args.train_steps))
   files = prediction.record_files(args.tfrecord_dir, "val*")
   records = prediction.read_records(files, members[0].feature_lengths)
-  from astronet import find_incorrect
-  labels = np.isin(records.labels.astype(str), sorted(find_incorrect.positive_labels(records)))
+  from astronet.ops import error_analysis
+  labels = np.isin(records.labels.astype(str), sorted(error_analysis.positive_labels(records)))
   rows = []
   probabilities = prediction.predict_members(finished, records)
   for member, p in zip(finished, probabilities):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from astronet import batch_predict
-from astronet import find_incorrect
+from astronet.ops import error_analysis
+from astronet.ops import prediction_files
 from astronet import models
 from astronet.ops import metrics
 from astronet.ops import prediction
@@ -97,7 +97,7 @@ def test_batch_predict_average_and_export(ensemble_dir, record_dir, tmp_path):
   assert proc.returncode == 0, proc.stderr[-3000:]
   lines = (tmp_path / "prediction_ens.txt").read_text().splitlines()
   assert all(re.fullmatch(r"\d+ \d\.\d{3}", line) for line in lines)
-  written = batch_predict.read_predictions(str(tmp_path / "prediction_ens.txt"))
+  written = prediction_files.read_predictions(str(tmp_path / "prediction_ens.txt"))
   raw = read_raw_records(val_files(record_dir))
   first_seen = list(dict.fromkeys(tic for tic, _, _ in raw))
   assert list(written) == first_seen
@@ -114,7 +114,7 @@ def test_batch_predict_average_and_export(ensemble_dir, record_dir, tmp_path):
                     "--tfrecord_dir=" + record_dir, "--tfrecord_pattern=val*",
                     "--suffix=exported", cwd=tmp_path)
   assert proc.returncode == 0, proc.stderr[-3000:]
-  exported = batch_predict.read_predictions(str(tmp_path / "prediction_exported.txt"))
+  exported = prediction_files.read_predictions(str(tmp_path / "prediction_exported.txt"))
   assert list(exported) == first_seen
   assert max(abs(exported[k] - written[k]) for k in written) <= 0.0011  # 3-decimal rounding
   import keras
@@ -132,7 +132,7 @@ def test_find_incorrect_and_plot_roc(ensemble_dir, record_dir, tmp_path):
   assert proc.returncode == 0, proc.stderr[-3000:]
   lines = (tmp_path / "true_vs_pred_ens.txt").read_text().splitlines()
   assert all(re.fullmatch(r"[01]\.000000 \d\.\d{3}", line) for line in lines)
-  truth, predicted = find_incorrect.read_true_vs_pred(str(tmp_path / "true_vs_pred_ens.txt"))
+  truth, predicted = prediction_files.read_true_vs_pred(str(tmp_path / "true_vs_pred_ens.txt"))
   raw = read_raw_records(val_files(record_dir))
   by_key = {}
   for tic, sector, label in raw:
@@ -166,7 +166,7 @@ def test_threshold_table_has_no_zero_division():
   assert (at[0.1]["tp"], at[0.1]["fp"], at[0.1]["fn"], at[0.1]["tn"]) == (1, 2, 1, 0)
   assert at[0.1]["specificity"] == 0.0 and at[0.1]["pcs_in_false_negatives"] == 1
   assert at[0.4]["precision"] is None and at[0.4]["recall"] == 0.0
-  lines = find_incorrect.format_table(table)
+  lines = error_analysis.format_table(table)
   assert "Threshold 0.4: precision=undefined, recall=0.0. Number of PCs in FNs = 1" in lines
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from astronet.data import generate_input_records as gir
+from astronet.data import record_generation as gir
 from astronet.data import preprocess
 from astronet.data import records
 from astronet.data import tce_table

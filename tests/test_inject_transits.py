@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from astronet.data import generate_input_records as gir
+from astronet.data import record_generation as gir
 from astronet.data import inject_transits
 from astronet.data import preprocess
 from astronet.data import records

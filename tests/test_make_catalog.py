@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from astronet.data import generate_input_records as gir
+from astronet.data import record_generation as gir
 from astronet.data import make_catalog
-from astronet.data import make_empty_catalog
+from astronet.data import tev_catalog
 from astronet.data import records
 from astronet.data import tce_table
 from tf_util import errors
@@ -51,24 +51,24 @@ def inputs(tmp_path, test_data):
 
 def test_make_empty_catalog_one_file_per_sector(inputs):
   tmp_path = inputs[0]
-  catalogs = make_empty_catalog.make_empty_catalog(
+  catalogs = tev_catalog.make_empty_catalog(
       [str(tmp_path / f) for f in ("sector-2-good.txt", "sector-3-bad.txt")])
   assert sorted(catalogs) == [2, 3]
   table = catalogs[3]
-  assert list(table.columns) == list(make_empty_catalog.TEV_COLUMNS)
+  assert list(table.columns) == list(tev_catalog.TEV_COLUMNS)
   assert table[["tic_id", "toi_id", "Disposition", "Sectors", "src"]].values.tolist() == [
       [100000002, ".01", "J", 3, "qlp"]]
   (tmp_path / "sector-x.txt").write_text("1\n")
   with pytest.raises(errors.CatalogError, match="Cannot tell the sector"):
-    make_empty_catalog.make_empty_catalog([str(tmp_path / "sector-x.txt")])
+    tev_catalog.make_empty_catalog([str(tmp_path / "sector-x.txt")])
   (tmp_path / "sector-5-a.txt").write_text("12\nabc\n")
   with pytest.raises(errors.CatalogError, match=r"sector-5-a.txt line 2: 'abc'"):
-    make_empty_catalog.make_empty_catalog([str(tmp_path / "sector-5-a.txt")])
+    tev_catalog.make_empty_catalog([str(tmp_path / "sector-5-a.txt")])
 
 
 def test_catalog_to_records(inputs, test_data):
   tmp_path, tic, pointing, bls_dir = inputs
-  catalogs = make_empty_catalog.make_empty_catalog(
+  catalogs = tev_catalog.make_empty_catalog(
       [str(tmp_path / f) for f in ("sector-2-good.txt", "sector-3-bad.txt",
                                    "sector-4-faint.txt")])
   # A TEV row with its own ephemeris (the empty catalog's rows have none).
@@ -76,7 +76,7 @@ def test_catalog_to_records(inputs, test_data):
   tev_files = []
   for sector, table in catalogs.items():
     tev_files.append(str(tmp_path / "sector-{}-all.csv".format(sector)))
-    make_empty_catalog.write_csv_atomically(table, tev_files[-1], index=False)
+    tev_catalog.write_csv_atomically(table, tev_files[-1], index=False)
   tces = make_catalog.read_tev_csvs(tev_files)
   catalog = make_catalog.fill_catalog(tces, tic, pointing, str(bls_dir), num_workers=2)
   # 100000002 fails the BLS cuts: TEV values kept, SN NaN. 100000003 (faint, no BLS
@@ -89,7 +89,7 @@ def test_catalog_to_records(inputs, test_data):
   assert (row["camera"], row["ccd"], row["star_rad"], row["RA"]) == (1, 2, 0.7, 150.1)
   assert np.isnan(catalog.iloc[1]["SN"])
   out_csv = tmp_path / "tces.csv"
-  make_empty_catalog.write_csv_atomically(catalog, str(out_csv), index=False)
+  tev_catalog.write_csv_atomically(catalog, str(out_csv), index=False)
 
   # The catalog feeds generate_input_records; its views equal the golden views.
   table = tce_table.read_tess_tce_table(str(out_csv))
@@ -124,7 +124,7 @@ def test_missing_lookups_fail_clearly(inputs):
 
 
 def _write_tev(tmp_path):
-  table = make_empty_catalog.make_empty_catalog([str(tmp_path / "sector-3-bad.txt")])[3]
+  table = tev_catalog.make_empty_catalog([str(tmp_path / "sector-3-bad.txt")])[3]
   table["Period"], table["Epoc"], table["Duration"] = 1.0874, 1382.1, 1.6
   path = tmp_path / "tev.csv"
   table.to_csv(path, index=False)

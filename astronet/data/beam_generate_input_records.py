@@ -24,12 +24,12 @@ from absl import app
 from absl import flags
 from absl import logging
 
-from astronet.data import generate_input_records as gir
 from astronet.data import records
 from astronet.data import tce_table
 from astronet.data import tce_views
-from tf_util import errors
+from astronet.util import script_flags
 from tf_util import cli
+from tf_util import errors
 
 FLAGS = flags.FLAGS
 
@@ -37,7 +37,7 @@ FLAGS = flags.FLAGS
 def define_flags() -> None:
   """Defines the command-line flags (only when run as a script, so that
   importing this module next to other scripts defines no duplicate flags)."""
-  gir.define_flags()
+  script_flags.define_record_flags()
   flags.DEFINE_string("runner", "DirectRunner", "Beam runner.")
 
 
@@ -117,7 +117,8 @@ def run(partitions: Sequence[tce_table.Partition], config: records.RecordConfig,
 
 
 def main(argv):
-  _, config, partitions = gir.plan_from_flags()
+  from astronet.data import record_generation  # pylint: disable=import-outside-toplevel
+  _, config, partitions = record_generation.plan(**script_flags.record_flag_values())
   pipeline_args = ["--runner={}".format(FLAGS.runner)] + list(argv[1:])
   written = run(partitions, config, FLAGS.output_dir, FLAGS.overwrite,
                 pipeline_args)

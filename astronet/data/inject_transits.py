@@ -31,14 +31,15 @@ from absl import app
 from absl import flags
 from absl import logging
 
-from astronet.data import generate_input_records as gir
-from astronet.data import make_empty_catalog
 from astronet.data import preprocess
+from astronet.data import record_generation
 from astronet.data import records
 from astronet.data import tce_table
+from astronet.data import tev_catalog
+from astronet.util import script_flags
 from light_curve_util import transit_model
-from tf_util import errors
 from tf_util import cli
+from tf_util import errors
 
 FLAGS = flags.FLAGS
 
@@ -50,7 +51,7 @@ MAX_DURATION_FRACTION = 1 / 8
 
 def define_flags() -> None:
   """Defines the command-line flags (only when run as a script)."""
-  gir.define_flags()
+  script_flags.define_record_flags()
   flags.DEFINE_integer("num_injections", 1, "Signals drawn per star (and sector).",
                        lower_bound=1)
   flags.DEFINE_float("injected_fraction", 0.5,
@@ -128,9 +129,12 @@ def draw_injections(stars: pd.DataFrame, mission: preprocess.Mission,
 
 def main(argv):
   del argv
+  if not FLAGS.input_tce_csv_file or not FLAGS.output_dir:
+    raise app.UsageError("--input_tce_csv_file and --output_dir are required")
   try:
-    mission, config = gir.config_from_flags()
-    stars = gir.read_catalog(mission, FLAGS.input_tce_csv_file, True)
+    mission, config = record_generation.record_config(FLAGS.kepler_data_dir,
+                                                      FLAGS.tess_data_dir)
+    stars = record_generation.read_catalog(mission, FLAGS.input_tce_csv_file, True)
     u1, u2 = (float(u) for u in FLAGS.limb_darkening)
     table = draw_injections(
         stars, mission, FLAGS.num_injections, FLAGS.injected_fraction,
@@ -142,16 +146,16 @@ def main(argv):
   except (errors.CatalogError, errors.InvalidTCEError, ValueError) as e:
     cli.fail(str(e))
   os.makedirs(FLAGS.output_dir, exist_ok=True)
-  make_empty_catalog.write_csv_atomically(
+  tev_catalog.write_csv_atomically(
       table, os.path.join(FLAGS.output_dir, INJECTIONS_FILE), index=False)
   config = records.RecordConfig(config.mission, config.data_dir,
                                 trim_multisector=False, inject_transits=True)
   partitions = tce_table.partition_tces(table, FLAGS.num_train_shards)
-  results = gir.generate_records(partitions, config, FLAGS.output_dir,
-                                 FLAGS.num_worker_processes, FLAGS.start_method,
-                                 FLAGS.overwrite)
+  results = record_generation.generate_records(partitions, config, FLAGS.output_dir,
+                                               FLAGS.num_worker_processes,
+                                               FLAGS.start_method, FLAGS.overwrite)
   logging.info("%d signals (%d injected). %s", len(table),
-               int(table[records.INJECTED_COLUMN].sum()), gir.summarize(results))
+               int(table[records.INJECTED_COLUMN].sum()), record_generation.summarize(results))
   return 0 if sum(r.num_written for r in results) or not len(table) else 1
 
 

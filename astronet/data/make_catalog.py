@@ -38,7 +38,7 @@ from absl import app
 from absl import flags
 from absl import logging
 
-from astronet.data import make_empty_catalog
+from astronet.data import tev_catalog
 from astronet.data import tce_table
 from tf_util import errors
 from tf_util import cli
@@ -82,7 +82,7 @@ def read_tev_csvs(paths: Sequence[str]) -> pd.DataFrame:
     if len(raw.columns) <= max(TEV_COLUMN_POSITIONS):
       raise errors.CatalogError(
           "TEV CSV {} has {} columns; expected the TEV layout {}".format(
-              path, len(raw.columns), list(make_empty_catalog.TEV_COLUMNS)))
+              path, len(raw.columns), list(tev_catalog.TEV_COLUMNS)))
     table = raw.iloc[:, list(TEV_COLUMN_POSITIONS)].copy()
     table.columns = TEV_NAMES
     for column in ("camera", "ccd"):
@@ -228,7 +228,7 @@ def main(argv):
   except errors.CatalogError as e:
     cli.fail(str(e))
   path = os.path.join(FLAGS.base_dir, FLAGS.out_name)
-  make_empty_catalog.write_csv_atomically(catalog, path, index=False)
+  tev_catalog.write_csv_atomically(catalog, path, index=False)
   logging.info("Wrote %d TCEs (%d with BLS values) to %s", len(catalog),
                int(catalog["SN"].notna().sum()), path)
   return 0

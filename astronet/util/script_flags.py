@@ -67,3 +67,55 @@ def define_training_flags() -> None:
   define_device_flags()
   flags.DEFINE_boolean("restore_optimizer", False, "With a TF1 --warm_start_from: also "
                        "restore its Adam moments and global step.")
+
+
+def define_record_flags() -> None:
+  """The flags of the record scripts (generate_input_records.py, the Beam pipeline,
+  inject_transits.py)."""
+  flags.DEFINE_list(
+      "input_tce_csv_file", None,
+      "TCE catalog CSV file(s), comma-separated. Kepler: DR24 TCE table with "
+      "rowid, kepid, tce_plnt_num, tce_period, tce_time0bk, tce_duration (hours), "
+      "av_training_set. TESS: Triage tces.csv (row_id, tic_id, toi_id, "
+      "Disposition, ..., Epoc, Period, Duration (hours), ..., SN).")
+  flags.DEFINE_string("kepler_data_dir", None, "Base folder containing Kepler data.")
+  flags.DEFINE_string("tess_data_dir", None,
+                      "Base folder containing TESS data (sector-{S}/{tic}.h5).")
+  flags.DEFINE_string("output_dir", None, "Directory in which to save the output.")
+  flags.DEFINE_integer("num_train_shards", 8,
+                       "Number of file shards to divide the training set into "
+                       "(and the test set, with --make_test_set).", lower_bound=1,
+                       upper_bound=99999)
+  flags.DEFINE_integer("num_worker_processes", 5,
+                       "Number of subprocesses for processing the TCEs in parallel.",
+                       lower_bound=1, upper_bound=1024)
+  flags.DEFINE_enum("start_method", None, ["spawn", "fork", "forkserver"],
+                    "multiprocessing start method; the platform default if unset.")
+  flags.DEFINE_boolean("clean", False,
+                       "Exclude train/val TCEs with S/N below --threshold.")
+  flags.DEFINE_float("threshold", 15, "Exclude TCEs with S/N below this if --clean.")
+  flags.DEFINE_boolean("make_test_set", False,
+                       "Generate just a test set (TESS: Sectors >= "
+                       "--test_set_min_sector) rather than train/val/test.")
+  flags.DEFINE_integer("test_set_min_sector", 4,
+                       "First sector included by --make_test_set (Triage: 4).", lower_bound=1)
+  flags.DEFINE_boolean("overwrite", False,
+                       "Rewrite shards that already exist in --output_dir.")
+  flags.DEFINE_boolean(
+      "reproduce_is_multi_quirk", False,
+      "TESS: write is_multi=0 for every TCE and never trim multi-sector light "
+      "curves, as the original did by accident. Gives records identical to the "
+      "published Triage shards.")
+  flags.DEFINE_enum(
+      "spline_backend", "numpy", ["numpy", "pydl"],
+      "Kepler spline fitter: 'numpy' (vectorised, same fit to ~1e-14) or 'pydl' "
+      "(the original's, several times slower).")
+
+
+def record_flag_values() -> dict:
+  """{name: value} of the flags define_record_flags defines (keyword arguments of
+  astronet.data.record_generation.plan)."""
+  names = ("input_tce_csv_file", "kepler_data_dir", "tess_data_dir", "num_train_shards",
+           "clean", "threshold", "make_test_set", "test_set_min_sector",
+           "reproduce_is_multi_quirk", "spline_backend")
+  return {name: flags.FLAGS[name].value for name in names}
