@@ -31,14 +31,9 @@ def define_flags() -> None:
   flags.DEFINE_string("eval_files", None, "File pattern(s) of the evaluation records.")
   flags.DEFINE_string("config_name", "base", "base (normal output) or categorical.")
   flags.DEFINE_string("config_overrides", None, "JSON merged into the config.")
-  flags.DEFINE_integer("train_steps", 10000, "Total number of training steps.", lower_bound=1)
+  script_flags.define_step_flags(10000)
   flags.DEFINE_integer("max_length", 1024, "Steps of each light curve used (window).",
                        lower_bound=1)
-  flags.DEFINE_integer("eval_every_steps", 1000, "Evaluate every this many steps.",
-                       lower_bound=1)
-  flags.DEFINE_integer("save_every_steps", 1000, "Checkpoint every this many steps.",
-                       lower_bound=1)
-  flags.DEFINE_integer("seed", None, "Seed of weights and shuffling.", lower_bound=0)
   flags.DEFINE_string("warm_start_from", None, "Checkpoint of the original TF1 AstroWaveNet.")
   script_flags.define_device_flags()
 

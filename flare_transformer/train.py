@@ -3,9 +3,7 @@ r"""Trains the flare transformer (or the CNN baseline) from a YAML config.
   python -m flare_transformer.train --config=flare_transformer/config.yaml
   python -m flare_transformer.train --config=... --resume=results/20261123-071500
 
-AdamW (learning_rate, weight_decay), binary cross-entropy with the class
-weights, batch_size, at most num_epochs, early stopping after
-early_stopping_patience epochs without a better validation F1, seed.
+See flare_transformer.training for the optimiser, loss and early stopping.
 Writes results/<timestamp>/ as the thesis lists:
   checkpoints/best_model.keras                best validation F1
   checkpoints/checkpoint_epoch_<n>.keras      model + optimizer state, the last 3 kept,

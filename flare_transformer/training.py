@@ -1,21 +1,10 @@
 r"""Training of the flare transformer (or the CNN baseline) from a config.
 
-The library behind `python -m flare_transformer.train` (see train.py for the
-command line).
-
-AdamW (learning_rate, weight_decay), binary cross-entropy with the class
-weights, batch_size, at most num_epochs, early stopping after
-early_stopping_patience epochs without a better validation F1, seed.
-Writes results/<timestamp>/ as the thesis lists:
-  checkpoints/best_model.keras                best validation F1
-  checkpoints/checkpoint_epoch_<n>.keras      model + optimizer state, the last 3 kept,
-                                              with checkpoint_epoch_<n>.json (epoch,
-                                              val metrics, early-stopping state)
-  plots/training_history.png                  loss, accuracy, precision/recall, F1
-  attention_maps/sample_<i>_lightcurve.png, sample_<i>_layer_<j>_attention.png,
-                 sample_<i>_attention_rollout.png (transformer)
-  config.yaml (the configuration used), config.json (summary and final metrics)
---resume continues a run from its last epoch checkpoint.
+The library behind `python -m flare_transformer.train`, whose docstring lists
+the run directory it writes. AdamW (learning_rate, weight_decay), binary
+cross-entropy with the class weights, batch_size, at most num_epochs, early
+stopping after early_stopping_patience epochs without a better validation F1,
+seed; `train(..., resume=True)` continues from the last epoch checkpoint.
 """
 
 from __future__ import annotations

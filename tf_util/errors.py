@@ -14,8 +14,8 @@ class AstronetError(Exception):
   """Base class of every error raised by astronet-tf2 for bad input."""
 
 
-class LightCurveFileError(AstronetError, IOError):
-  """A light-curve file is missing, unreadable, truncated or corrupt."""
+class FileProblemError(AstronetError, IOError):
+  """A file or folder (named in `filename`) cannot be used."""
 
   def __init__(self, message: str, filename: str | None = None):
     super().__init__(message)
@@ -24,6 +24,10 @@ class LightCurveFileError(AstronetError, IOError):
   def __str__(self) -> str:
     # OSError would format "[Errno None] None: <filename>" once filename is set.
     return str(self.args[0])
+
+
+class LightCurveFileError(FileProblemError):
+  """A light-curve file is missing, unreadable, truncated or corrupt."""
 
 
 class MissingFieldError(LightCurveFileError):
@@ -71,15 +75,8 @@ class CheckpointError(AstronetError, ValueError):
   (missing or misshaped variables, another model's config)."""
 
 
-class OutputError(AstronetError, IOError):
-  """An output location cannot be written (read-only, not a directory, ...)."""
-
-  def __init__(self, message: str, filename: str | None = None):
-    super().__init__(message)
-    self.filename = filename
-
-  def __str__(self) -> str:
-    return str(self.args[0])
+class OutputError(FileProblemError):
+  """An output location cannot be written (read-only, not a directory, in use, ...)."""
 
 
 class OutputBusyError(OutputError):

@@ -38,6 +38,19 @@ def define_device_flags() -> None:
   flags.DEFINE_boolean("jit_compile", False, "Compile the train step with XLA.")
 
 
+def define_step_flags(default_train_steps: int) -> None:
+  """--train_steps, --eval_every_steps, --save_every_steps and --seed of the
+  step-based trainers (train.py, train_ensemble.py, astrowavenet/trainer.py)."""
+  flags.DEFINE_integer("train_steps", default_train_steps, "Total number of steps to "
+                       "train for.", lower_bound=1)
+  flags.DEFINE_integer("eval_every_steps", 1000, "Evaluate every this many steps.",
+                       lower_bound=1)
+  flags.DEFINE_integer("save_every_steps", 1000, "Checkpoint every this many steps.",
+                       lower_bound=1)
+  flags.DEFINE_integer("seed", None, "Seed of weights, shuffling and reversal.",
+                       lower_bound=0)
+
+
 def define_training_flags() -> None:
   """The flags of train.py (also train_ensemble.py's, which adds its own)."""
   flags.DEFINE_string("model", "AstroCNNModel", "Name of the model class.")
@@ -50,16 +63,9 @@ def define_training_flags() -> None:
                       "matching the TFRecord files of the training set.")
   flags.DEFINE_string("eval_files", None, "File patterns of the validation set.")
   flags.DEFINE_string("model_dir", None, "Directory for model checkpoints and summaries.")
-  flags.DEFINE_integer("train_steps", 14000, "Total number of steps to train for.",
-                       lower_bound=1)
+  define_step_flags(14000)
   flags.DEFINE_integer("shuffle_buffer_size", 15000, "Size of the shuffle buffer.",
                        lower_bound=1)
-  flags.DEFINE_integer("eval_every_steps", 1000, "Evaluate every this many steps.",
-                       lower_bound=1)
-  flags.DEFINE_integer("save_every_steps", 1000, "Checkpoint every this many steps.",
-                       lower_bound=1)
-  flags.DEFINE_integer("seed", None, "Seed of weights, shuffling and reversal.",
-                       lower_bound=0)
   flags.DEFINE_string("warm_start_from", None, "Initial weights (fine-tuning): a "
                       "checkpoint of the ORIGINAL TF1 code (directory or prefix), a "
                       ".keras file or a model_dir of this package. Ignored when "
