@@ -173,15 +173,24 @@ def pretraining_records(folder: str):
 def make_pretraining(input, batch_size: int = 1, shuffle: bool = False,  # pylint: disable=redefined-builtin
                      sampling: bool = False, max_obs: int = 100, msk_frac: float = 0.0,
                      rnd_frac: float = 0.0, same_frac: float = 0.0, repeat: int = 1,
-                     **numpy_args):
+                     n_classes: int = -1, **numpy_args):
   """The documented entry point: `input` is a record folder or a list of (L, 3) arrays
-  (then `ids`, `labels`, `seed` may be passed as keyword arguments)."""
+  (then `ids`, `labels`, `seed` may be passed as keyword arguments).
+
+  n_classes != -1 gives (inputs, one-hot label [batch, n_classes]) pairs for
+  classification, as the original; -1 (default) the pretraining dicts.
+  """
   if isinstance(input, str):
     curves, ids, labels = pretraining_records(input)
     # Records store float32 columns; times are used as stored (unsorted, as the original).
     numpy_args.setdefault("ids", ids)
     numpy_args.setdefault("labels", labels)
     input = curves
-  return load_numpy(input, batch_size=batch_size, shuffle=shuffle, sampling=sampling,
-                    max_obs=max_obs, msk_frac=msk_frac, rnd_frac=rnd_frac, same_frac=same_frac,
-                    repeat=repeat, **numpy_args)
+  dataset = load_numpy(input, batch_size=batch_size, shuffle=shuffle, sampling=sampling,
+                       max_obs=max_obs, msk_frac=msk_frac, rnd_frac=rnd_frac,
+                       same_frac=same_frac, repeat=repeat, **numpy_args)
+  if n_classes == -1:
+    return dataset
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  return dataset.map(lambda b: ({k: b[k] for k in ("input", "times", "mask_in")},
+                                tf.one_hot(b["label"], n_classes)))

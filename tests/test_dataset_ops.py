@@ -85,10 +85,13 @@ def test_example_util_round_trip():
   ex = tf.train.Example.FromString(ex.SerializeToString())
   np.testing.assert_array_equal(example_util.get_float_feature(ex, "global_view"), [0, 1, 2])
   assert example_util.get_int64_feature(ex, "tic_id").tolist() == [12345]
-  assert example_util.get_bytes_feature(ex, "Disposition") == [b"PC"]
+  assert example_util.get_bytes_feature(ex, "Disposition").tolist() == [b"PC"]
   with pytest.raises(ValueError, match="overwrite"):
     example_util.set_feature(ex, "tic_id", [1])
-  with pytest.raises(errors.MissingFieldError, match="no feature 'kepid'"):
+  with pytest.raises(errors.MissingFeatureError, match="no feature 'kepid'"):
     example_util.get_feature(ex, "kepid")
-  with pytest.raises(ValueError, match="is a int64_list, expected float_list"):
+  with pytest.raises(KeyError):
+    example_util.get_feature(ex, "kepid")
+  assert example_util.get_feature(ex, "kepid", strict=False).tolist() == []
+  with pytest.raises(TypeError, match="is a int64_list, not a float_list"):
     example_util.get_float_feature(ex, "tic_id")

@@ -85,3 +85,10 @@ class OutputBusyError(OutputError):
 
 class ConfigError(AstronetError, ValueError):
   """A flag, config value, config override or YAML key is of the wrong type or range."""
+
+
+class MissingFeatureError(AstronetError, KeyError):
+  """A tf.train.Example lacks a feature (a KeyError, as the originals' example_util)."""
+
+  def __str__(self) -> str:
+    return str(self.args[0])

@@ -13,52 +13,51 @@ import tensorflow as tf
 
 from tf_util import errors
 
-def _feature_value(ex: tf.train.Example, name: str):
-  if name not in ex.features.feature:
-    raise errors.MissingFieldError(
-        "Example has no feature {!r} (it has {})".format(
-            name, sorted(ex.features.feature)), field=name)
-  feature = ex.features.feature[name]
-  kind = feature.WhichOneof("kind")
-  return kind, getattr(feature, kind).value if kind else []
-
-
 def get_feature(ex: tf.train.Example, name: str, kind: str | None = None,
-                strict: bool = True):
-  """Returns the values of feature `name` as a numpy array (bytes as a list).
+                strict: bool = True) -> np.ndarray:
+  """The values of feature `name` as a numpy array (the original's semantics).
 
   Args:
     ex: A tf.train.Example.
     name: Feature name.
     kind: Expected kind ("float_list", "int64_list", "bytes_list"); any if None.
-    strict: Whether a kind mismatch is an error (else None is returned).
+    strict: Whether a missing feature is an error (else an empty array).
+
+  Returns:
+    float32, int64 or bytes (object) array; an empty array for a feature
+    with no values (of any kind).
 
   Raises:
-    MissingFieldError: The feature is absent.
-    ValueError: strict and the feature has another kind.
+    MissingFeatureError (a KeyError): The feature is absent and `strict`.
+    TypeError: The feature holds values of another kind than `kind`.
   """
-  actual_kind, values = _feature_value(ex, name)
-  if kind is not None and actual_kind != kind:
+  if name not in ex.features.feature:
     if strict:
-      raise ValueError("Feature {!r} is a {}, expected {}".format(
-          name, actual_kind, kind))
-    return None
+      raise errors.MissingFeatureError(
+          "Example has no feature {!r} (it has {})".format(name, sorted(ex.features.feature)))
+    return np.array([])
+  feature = ex.features.feature[name]
+  actual_kind = feature.WhichOneof("kind")
+  if actual_kind is None:
+    return np.array([])
+  if kind is not None and actual_kind != kind:
+    raise TypeError("Feature {!r} is a {}, not a {}".format(name, actual_kind, kind))
+  values = getattr(feature, actual_kind).value
   if actual_kind == "bytes_list":
-    return list(values)
-  dtype = np.float32 if actual_kind == "float_list" else np.int64
-  return np.array(values, dtype=dtype)
+    return np.array(list(values), dtype=object)
+  return np.array(values, dtype=np.float32 if actual_kind == "float_list" else np.int64)
 
 
-def get_float_feature(ex, name):
-  return get_feature(ex, name, "float_list")
+def get_float_feature(ex: tf.train.Example, name: str, strict: bool = True) -> np.ndarray:
+  return get_feature(ex, name, "float_list", strict)
 
 
-def get_int64_feature(ex, name):
-  return get_feature(ex, name, "int64_list")
+def get_int64_feature(ex: tf.train.Example, name: str, strict: bool = True) -> np.ndarray:
+  return get_feature(ex, name, "int64_list", strict)
 
 
-def get_bytes_feature(ex, name):
-  return get_feature(ex, name, "bytes_list")
+def get_bytes_feature(ex: tf.train.Example, name: str, strict: bool = True) -> np.ndarray:
+  return get_feature(ex, name, "bytes_list", strict)
 
 
 def _check_new(ex, name, allow_overwrite):

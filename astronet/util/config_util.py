@@ -1,4 +1,8 @@
-"""Config helpers: JSON overrides, saving/loading a model_dir's config."""
+"""Config helpers: JSON overrides, validation, saving/loading a model_dir's config.
+
+Also Astronet-Triage's `astronet.util.config_util` API (parse_json, to_json,
+log_and_save_config, unflatten; see tf_util.config_util).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from collections.abc import Mapping
 
 from tf_util import atomic_io
 from tf_util import errors
+from tf_util.config_util import (  # noqa: F401  pylint: disable=unused-import
+    log_and_save_config, parse_json, to_json, unflatten)
 
 
 def apply_overrides(config: Mapping, overrides: str | Mapping | None) -> dict:
