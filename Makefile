@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?= -n 2 -m "not slow"
 
-.PHONY: install test test-all demo bench clean
+.PHONY: install lint test test-all demo bench clean
 
 $(STAMP): setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,8 +15,11 @@ $(STAMP): setup.py
 
 install: $(STAMP)
 
-# Fast suite, in parallel on 2 cores.
-test: $(STAMP)
+# Lint (ruff.toml), then the fast suite in parallel on 2 cores.
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+test: lint
 	$(PY) -m pytest $(PYTEST_ARGS) tests
 
 # Everything, slow tests included.

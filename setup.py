@@ -1,6 +1,7 @@
 """astronet-tf2: TensorFlow 2 / Keras 3 port of exoplanet and variable-star deep-learning tools."""
 
-from setuptools import find_packages, setup
+from setuptools import find_packages
+from setuptools import setup
 
 setup(
     name="astronet-tf2",
@@ -39,7 +40,7 @@ setup(
         "pyyaml",
     ],
     extras_require={
-        "test": ["pytest", "pytest-xdist"],
+        "test": ["pytest", "pytest-xdist", "ruff"],
         "beam": ["apache-beam"],
         # Light classifiers on extracted features (astronet/transfer).
         "transfer": ["scikit-learn"],

@@ -25,7 +25,6 @@ and confusion_matrix.png.
 
 from __future__ import annotations
 
-from absl import app
 from absl import flags
 from absl import logging
 
@@ -64,6 +63,7 @@ def main(argv):
   del argv
   # pylint: disable=import-outside-toplevel
   import numpy as np
+
   from astromer import downstream
   from astromer import light_curves
   from tf_util import atomic_io

@@ -125,8 +125,8 @@ def cross_validate(curves, ids, labels, class_names, scenario: str, head: str = 
   Returns {"scenario", "head", "folds": [...], "pooled": [...per repeat],
   "macro_f1_mean", "macro_f1_std", "accuracy_mean", "predictions": [...]}.
   """
-  from sklearn import metrics  # pylint: disable=import-outside-toplevel
   import keras  # pylint: disable=import-outside-toplevel
+  from sklearn import metrics  # pylint: disable=import-outside-toplevel
   if scenario not in SCENARIOS:
     raise ValueError("unknown scenario {!r}; choose one of {}".format(scenario, SCENARIOS))
   labels = np.asarray(labels, np.int32)

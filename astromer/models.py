@@ -99,8 +99,10 @@ class SingleBandEncoder:
     """
     import json as json_lib  # pylint: disable=import-outside-toplevel
     import os  # pylint: disable=import-outside-toplevel
+
     import keras  # pylint: disable=import-outside-toplevel
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
     from tf_util import distribute  # pylint: disable=import-outside-toplevel
     del verbose  # Ignored, as in the original.
     strategy = distribute.make_strategy(distribution)
@@ -192,6 +194,7 @@ class SingleBandEncoder:
   def export_onnx(self, path: str) -> str:
     """Writes the encoder ({"input", "times", "mask_in"} -> embedding) as ONNX (extra `onnx`)."""
     import keras  # pylint: disable=import-outside-toplevel
+
     from tf_util import atomic_io  # pylint: disable=import-outside-toplevel
     embedding = [t for t in self.model.outputs if t.shape[-1] == self.d_model][0]
     encoder_only = keras.Model(self.model.inputs, embedding, name="astromer_encoder")

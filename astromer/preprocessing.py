@@ -153,7 +153,9 @@ def pretraining_records(folder: str):
   """
   import glob  # pylint: disable=import-outside-toplevel
   import os  # pylint: disable=import-outside-toplevel
+
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
   from tf_util import errors  # pylint: disable=import-outside-toplevel
   files = sorted(glob.glob(os.path.join(folder, "**", "*.record"), recursive=True))
   if not files:

@@ -28,9 +28,9 @@ import subprocess
 import sys
 import time
 
-from absl import app
 from absl import flags
 from absl import logging
+
 from tf_util import cli
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent

@@ -16,6 +16,7 @@ from astronet import plotting
 from astronet.data import preprocess
 from tf_util import atomic_io
 
+
 def kepler90_views(kepler_data_dir: str, output_dir: str, kepler_id: int, period: float,
         t0: float, duration: float) -> dict[str, np.ndarray]:
   """Runs read -> detrend -> fold -> views and writes the outputs."""

@@ -49,10 +49,10 @@ def main(argv):
     raise app.UsageError("--model_dir and --tfrecord_dir are required")
   # pylint: disable=import-outside-toplevel
   from astronet import plotting
-  from astronet.ops import metrics
-  from astronet.ops import prediction
   from astronet.ops import dataset_ops
   from astronet.ops import error_analysis
+  from astronet.ops import metrics
+  from astronet.ops import prediction
   from astronet.ops import prediction_files
   members = prediction.load_members(FLAGS.model_dir, FLAGS.average, FLAGS.model)
   filenames = prediction.record_files(FLAGS.tfrecord_dir, FLAGS.tfrecord_pattern)

@@ -21,6 +21,7 @@ import os
 from absl import app
 from absl import flags
 from absl import logging
+
 from tf_util import cli
 
 FLAGS = flags.FLAGS

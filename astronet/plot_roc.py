@@ -20,6 +20,7 @@ import numpy as np
 from absl import app
 from absl import flags
 from absl import logging
+
 from tf_util import cli
 
 FLAGS = flags.FLAGS
@@ -65,8 +66,9 @@ def format_summary(label: str, summary: dict) -> list[str]:
 def plot(summaries: list[tuple[str, dict]], output_file: str) -> None:
   """ROC (left) and precision-recall (right) curves, thresholds marked on both."""
   # pylint: disable=import-outside-toplevel
-  from astronet import plotting
   import matplotlib.pyplot as plt
+
+  from astronet import plotting
   fig, (ax_roc, ax_pr) = plt.subplots(1, 2, figsize=(12, 5.2))
   for label, summary in summaries:
     fpr, tpr = summary["roc"]

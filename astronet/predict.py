@@ -69,6 +69,7 @@ def main(argv):
         mission, data_dir), data_dir)
   # pylint: disable=import-outside-toplevel
   import numpy as np
+
   from astronet.astro_model import configurations as base_configurations
   from astronet.data import tce_views
   from astronet.ops import prediction

@@ -43,6 +43,7 @@ def main(argv):
   # TensorFlow only once the flags are known good (--help stays fast).
   # pylint: disable=import-outside-toplevel
   import keras
+
   from astronet.ops import training
   if FLAGS.seed is not None:
     keras.utils.set_random_seed(FLAGS.seed)

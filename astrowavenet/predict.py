@@ -20,7 +20,7 @@ import os
 import numpy as np
 from absl import app
 from absl import flags
-from absl import logging
+
 from tf_util import cli
 
 FLAGS = flags.FLAGS

@@ -46,6 +46,7 @@ def main(argv):
   distribute.set_up_early(FLAGS.distribution)
   # pylint: disable=import-outside-toplevel
   import keras
+
   from astronet.util import config_util
   from astrowavenet import configurations
   from astrowavenet import wavenet_training

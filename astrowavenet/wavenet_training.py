@@ -50,6 +50,7 @@ class WaveNetTrainer(training.Trainer):
 def evaluate(model, config: Mapping, file_pattern: str, max_length: int = 1024) -> dict:
   """{"loss": mean per-example loss (negative log-likelihood per step), "num_examples"}."""
   import numpy as np  # pylint: disable=import-outside-toplevel
+
   from astrowavenet.data import kepler_light_curves  # pylint: disable=import-outside-toplevel
   hparams = config["hparams"]
   per_example = []
@@ -68,6 +69,7 @@ def evaluate(model, config: Mapping, file_pattern: str, max_length: int = 1024) 
 def load_model(model_dir: str):
   """(model, config) of a trainer model_dir (latest checkpoint)."""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
   from astronet.util import config_util  # pylint: disable=import-outside-toplevel
   from tf_util import errors  # pylint: disable=import-outside-toplevel
   saved = config_util.read_config(model_dir)

@@ -58,7 +58,9 @@ def main():
   args = parser.parse_args()
   # pylint: disable=import-outside-toplevel
   from absl import logging
-  from astromer import downstream as classify, light_curves
+
+  from astromer import downstream as classify
+  from astromer import light_curves
   from tf_util import atomic_io
   logging.set_verbosity(logging.INFO)
   curves, ids, labels, names = light_curves.read_labelled_folder(args.data)

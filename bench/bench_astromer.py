@@ -46,7 +46,9 @@ def main():
   args = parser.parse_args()
   # pylint: disable=import-outside-toplevel
   import tensorflow as tf
-  from astromer import models, preprocessing
+
+  from astromer import models
+  from astromer import preprocessing
   model = models.SingleBandEncoder.from_pretraining("macho")
   curves = synthetic_curves(args.num_curves, args.length)
   model.encode(curves[:args.batch_size], batch_size=args.batch_size)  # warm-up / trace

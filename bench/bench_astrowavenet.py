@@ -34,7 +34,8 @@ def main():
   args = parser.parse_args()
   # pylint: disable=import-outside-toplevel
   from astronet.util import config_util
-  from astrowavenet import configurations, prediction
+  from astrowavenet import configurations
+  from astrowavenet import prediction
   from astrowavenet import wavenet_training as trainer_lib
   from astrowavenet.data import prepare_inputs
   config = config_util.apply_overrides(configurations.base(),

@@ -42,6 +42,7 @@ def main():
                                               "bench_ensemble.json"))
   args = parser.parse_args()
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
   from astronet import models  # pylint: disable=import-outside-toplevel
   from astronet.ops import ensemble_training  # pylint: disable=import-outside-toplevel
   from astronet.ops import training  # pylint: disable=import-outside-toplevel

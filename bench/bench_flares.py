@@ -32,8 +32,10 @@ def main():
   args = parser.parse_args()
   # pylint: disable=import-outside-toplevel
   from flare_transformer import config as config_lib
-  from flare_transformer import data, detection, training
+  from flare_transformer import data
+  from flare_transformer import detection
   from flare_transformer import model as model_lib
+  from flare_transformer import training
   rng = np.random.default_rng(0)
   x = rng.normal(size=(args.num_windows, 100, 3)).astype(np.float32)
   y = (rng.random(args.num_windows) < 0.3).astype(np.int32)

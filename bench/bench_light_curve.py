@@ -23,11 +23,9 @@ import numpy as np
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import bench_util  # pylint: disable=g-import-not-at-top
-
 from astronet.data import preprocess  # pylint: disable=g-import-not-at-top
+from bench import bench_util  # pylint: disable=g-import-not-at-top
 from light_curve_util import median_filter
-from light_curve_util import views
 
 KEPLER_FITS_DIR = ROOT / "tests" / "data" / "kepler" / "fits"
 

@@ -30,11 +30,10 @@ import pandas as pd
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import bench_util  # pylint: disable=g-import-not-at-top
-
 from astronet.data import generate_input_records as gir  # pylint: disable=g-import-not-at-top
 from astronet.data import records
 from astronet.data import tce_table
+from bench import bench_util  # pylint: disable=g-import-not-at-top
 
 DATA = ROOT / "tests" / "data"
 # Kepler-90 b..h and i: period (d), t0 (BKJD), duration (d) (NASA Exoplanet Archive).

@@ -34,6 +34,7 @@ from bench import bench_util  # pylint: disable=g-import-not-at-top
 
 def scratch(train_files, val_files, model_dir, steps, seed):
   import keras  # pylint: disable=import-outside-toplevel
+
   from astronet import models  # pylint: disable=import-outside-toplevel
   from astronet.ops import training  # pylint: disable=import-outside-toplevel
   keras.utils.set_random_seed(seed)
@@ -55,7 +56,10 @@ def main():
   args = parser.parse_args()
   # pylint: disable=import-outside-toplevel
   import keras
-  from astronet.transfer import classify_features, extract_features, finetune
+
+  from astronet.transfer import classify_features
+  from astronet.transfer import extract_features
+  from astronet.transfer import finetune
   train_files = os.path.join(args.records, "train*")
   val_files = os.path.join(args.records, "val*")
   work = pathlib.Path(args.work_dir)
@@ -92,6 +96,7 @@ def main():
   towers = work / "d_kepler_towers"
   if not towers.exists():
     import shutil
+
     from astronet.ops import training
     model, name, config = training.load_model(str(work / "b_head_only"))
     import tensorflow as tf

@@ -61,7 +61,8 @@ def main():
                                               "triage_reproduction.md"))
   args = parser.parse_args()
   # pylint: disable=import-outside-toplevel
-  from astronet.ops import metrics, prediction
+  from astronet.ops import metrics
+  from astronet.ops import prediction
   members = prediction.load_members(args.model_dir, average=True)
   finished = [m for m in members if member_summary(m.name)["steps"] == args.train_steps]
   if not finished:

@@ -376,8 +376,9 @@ def dataset_key(files, catalogs, settings: dict) -> str:
 def load_or_build(processed_dir: str, fits_dir: str, catalogs=(), **settings) -> dict:
   """build_dataset over fits_dir/*_lc.fits, cached as processed_dir/windows_<key>.npz and
   reused when present (the key covers the files, catalogues and settings)."""
-  from tf_util import atomic_io  # pylint: disable=import-outside-toplevel
   from absl import logging  # pylint: disable=import-outside-toplevel
+
+  from tf_util import atomic_io  # pylint: disable=import-outside-toplevel
   files = sorted(glob.glob(os.path.join(fits_dir, "*.fits")))
   if not files:
     raise errors.LightCurveFileError("no .fits light curves in {}".format(fits_dir), fits_dir)

@@ -84,6 +84,7 @@ def resolve_model_path(path: str) -> str:
   """A .keras flare model, or the best_model.keras of a training run directory."""
   import glob  # pylint: disable=import-outside-toplevel
   import os  # pylint: disable=import-outside-toplevel
+
   from tf_util import errors  # pylint: disable=import-outside-toplevel
   if os.path.isdir(path):
     found = sorted(glob.glob(os.path.join(path, "**", "best_model.keras"), recursive=True))

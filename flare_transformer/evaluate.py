@@ -21,7 +21,6 @@ peak times (metrics.event_metrics).
 from __future__ import annotations
 
 import glob
-import json
 import os
 
 import numpy as np
@@ -31,8 +30,8 @@ from absl import logging
 
 from flare_transformer import config as config_lib
 from flare_transformer import data
-from flare_transformer import metrics
 from flare_transformer import detection
+from flare_transformer import metrics
 from tf_util import atomic_io
 from tf_util import cli
 

@@ -148,6 +148,7 @@ def load_model(path: str, compile: bool = False) -> keras.Model:  # pylint: disa
       local_view), or one that cannot be loaded.
   """
   import os  # pylint: disable=import-outside-toplevel
+
   from tf_util import errors  # pylint: disable=import-outside-toplevel
   if not os.path.isfile(path):
     raise errors.CheckpointError("Flare model {} does not exist (give a .keras file, e.g. "

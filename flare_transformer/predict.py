@@ -32,11 +32,12 @@ def main(argv):
   del argv
   f = flags.FLAGS
   # pylint: disable=import-outside-toplevel
+  import os
+
   from flare_transformer import data
   from flare_transformer import detection
   from flare_transformer import model as model_lib
   from tf_util import atomic_io
-  import os
   atomic_io.check_writable(os.path.dirname(os.path.abspath(f.output_csv)))
   lc = data.read_light_curve(f.lightcurve, f.flux_column)
   model = model_lib.load_model(detection.resolve_model_path(f.model))

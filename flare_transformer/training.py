@@ -176,8 +176,9 @@ def train(config: dict, run_dir: str | None = None, resume: bool = False, verbos
   mixed_precision: float16 compute, float32 weights and output (GPUs);
   jit_compile: XLA-compiled train step.
   """
-  from tf_util import distribute  # pylint: disable=import-outside-toplevel
   import yaml  # pylint: disable=import-outside-toplevel
+
+  from tf_util import distribute  # pylint: disable=import-outside-toplevel
   # First: a multi-worker strategy must exist before other TF ops run.
   strategy = distribute.make_strategy(distribution)
   chief = distribute.is_chief(strategy)

@@ -89,8 +89,9 @@ def test_bad_inputs_and_weights(macho, fixtures, tmp_path):
 def test_from_pretraining_offline_and_the_original_import_path(macho, golden, fixtures,
                                                                tmp_path, monkeypatch):
   import shutil
-  from ASTROMER.models import SingleBandEncoder as Alias
+
   from astromer import utils
+  from ASTROMER.models import SingleBandEncoder as Alias
   arrays, _ = golden
   assert Alias is SingleBandEncoder
   # 'macho' ships with the package: no network, same weights as the fixture.
@@ -175,6 +176,7 @@ def test_fit_under_mirrored_xla_and_mixed_precision(fixtures, tmp_path):
   """Same initial weights and batches: the mirrored strategy and the XLA step give
   the plain run's losses; mixed precision stays close to float32."""
   import keras
+
   from astromer import preprocessing
 
   def batches(split):

@@ -11,7 +11,8 @@ from astrowavenet import prediction
 from astrowavenet import wavenet_training as trainer_lib
 from astrowavenet.data import kepler_light_curves
 from astrowavenet.data import prepare_inputs
-from tests.conftest import KEPLER90_ID, KEPLER_FITS_DIR
+from tests.conftest import KEPLER90_ID
+from tests.conftest import KEPLER_FITS_DIR
 from tf_util import errors
 
 SMALL = {"hparams": {"batch_size": 2, "learning_rate": 1e-3, "num_residual_blocks": 2,
@@ -119,7 +120,9 @@ def test_predict_cli_matches_the_model(records, test_data, tmp_path):
   import os
   import subprocess
   import sys
+
   import keras
+
   from tests.conftest import ROOT
   keras.utils.set_random_seed(0)
   config = config_util.apply_overrides(configurations.base(), SMALL)

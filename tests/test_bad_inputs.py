@@ -116,6 +116,7 @@ def models(tmp_path_factory):
   """Trained (2 steps) Astronet model_dir, its model.keras, an exported ensemble, a
   flare transformer .keras and an AstroWaveNet-free folder of a foreign config.json."""
   import keras
+
   from astronet import models as astro_models
   from astronet.ops import model_export
   from astronet.ops import prediction
@@ -543,9 +544,10 @@ def test_flare_window_cache_is_keyed_on_content(tmp_path):
 
 def test_absurd_times_in_one_of_several_files(kepler90_files, tmp_path):
   from astropy.io import fits
+
   from light_curve_util import kepler_io
   copies = []
-  for i, path in enumerate(kepler90_files):
+  for path in kepler90_files:
     copy = tmp_path / os.path.basename(path)
     shutil.copy(path, copy)
     copies.append(str(copy))
@@ -570,6 +572,7 @@ def test_encode_rejects_one_id_for_two_curves():
 
 def test_class_labels_cannot_escape_the_output_folder(tmp_path):
   import pandas as pd
+
   from astromer import records as astromer_records
   meta = pd.DataFrame({"ID": ["a", "b"], "Class": ["RRL", "../../escaped"],
                        "Path": ["a.csv", "b.csv"]})

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from astronet.ops import error_analysis
-from astronet.ops import prediction_files
 from astronet import models
+from astronet.ops import error_analysis
 from astronet.ops import metrics
 from astronet.ops import prediction
+from astronet.ops import prediction_files
 from astronet.ops import training
 from astronet.util import config_util
 from tests.conftest import ROOT

@@ -4,7 +4,8 @@ import numpy as np
 
 from astronet import demo
 from astronet import demo_views
-from tests.conftest import KEPLER90I, KEPLER_FITS_DIR
+from tests.conftest import KEPLER90I
+from tests.conftest import KEPLER_FITS_DIR
 from tf_util import atomic_io
 
 

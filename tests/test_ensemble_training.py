@@ -100,6 +100,7 @@ def test_train_ensemble_cli_then_batch_predict_average(train_files, test_data, t
   import json
   import subprocess
   import sys
+
   from tests.conftest import ROOT
   env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
   run = lambda script, *args: subprocess.run(

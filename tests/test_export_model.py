@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from astronet.ops import model_export as export_model
 from astronet import models
+from astronet.ops import model_export as export_model
 from astronet.ops import prediction
 from astronet.ops import training
 from astronet.util import config_util

@@ -204,8 +204,8 @@ def tiny_model_config_and_windows():
 
 
 def test_train_resume_predict_and_evaluate(tess, tmp_path):
-  from flare_transformer import evaluate
   from flare_transformer import detection
+  from flare_transformer import evaluate
   from flare_transformer import training
   config = small_run_config(tess, tmp_path, num_epochs=2)
   fits_dir = tmp_path / "fits"
@@ -247,6 +247,7 @@ def test_train_resume_predict_and_evaluate(tess, tmp_path):
 
 def test_mixed_precision_and_xla_steps():
   import keras
+
   from flare_transformer import training
   # No dropout: XLA and the plain step draw different dropout masks.
   config, split = tiny_model_config_and_windows()
@@ -277,7 +278,9 @@ def test_multi_worker_training_with_two_local_workers(tess, tmp_path):
   """Two `flare_transformer.train` processes on localhost (TF_CONFIG): both
   finish, and only worker 0 writes the run directory."""
   import sys
+
   import yaml
+
   from tests.conftest import run_local_workers
   config = small_run_config(tess, tmp_path, num_epochs=1)
   (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
@@ -297,6 +300,7 @@ def test_custom_loop_matches_keras_fit():
   """The multi-worker loop trains as model.fit does (weighted loss, optimizer)."""
   import keras
   import tensorflow as tf
+
   from flare_transformer import training
   config, split = tiny_model_config_and_windows()
   weights = []

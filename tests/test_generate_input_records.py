@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from astronet.data import record_generation as gir
 from astronet.data import preprocess
+from astronet.data import record_generation as gir
 from astronet.data import records
 from astronet.data import tce_table
 from tests.conftest import ROOT

@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from astronet.data import record_generation as gir
 from astronet.data import inject_transits
 from astronet.data import preprocess
+from astronet.data import record_generation as gir
 from astronet.data import records
 from astronet.data import tce_table
 from tf_util import example_util

@@ -8,7 +8,8 @@ import pytest
 from astropy.io import fits
 
 from light_curve_util import kepler_io
-from tests.conftest import KEPLER90_ID, KEPLER_FITS_DIR
+from tests.conftest import KEPLER90_ID
+from tests.conftest import KEPLER_FITS_DIR
 from tf_util import errors
 
 

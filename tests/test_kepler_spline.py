@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from light_curve_util import util
+from tf_util import errors
 from third_party.kepler_spline import kepler_spline
 from third_party.robust_mean import robust_mean
-from tf_util import errors
 
 SPLINE_RTOL = 1e-5
 # The spline agrees with the original to ~1e-10 relative (pydl's linear algebra
@@ -174,9 +174,9 @@ def test_numpy_backend_matches_pydl_on_kepler90_segments(kepler90_segments):
   outcomes = set()
   for time, flux in zip(*kepler90_segments):
     for bkspace in (0.02, 0.1, 0.5, 1.3, 4.0, 20.0):
-      ours = _outcome(lambda: kepler_spline.kepler_spline(time, flux, bkspace))
-      ref = _outcome(lambda: kepler_spline.kepler_spline(time, flux, bkspace,
-                                                         backend="pydl"))
+      ours = _outcome(lambda t=time, f=flux, b=bkspace: kepler_spline.kepler_spline(t, f, b))
+      ref = _outcome(lambda t=time, f=flux, b=bkspace: kepler_spline.kepler_spline(
+          t, f, b, backend="pydl"))
       if isinstance(ref, type):
         assert ours is ref, (len(time), bkspace)
         outcomes.add(ref.__name__)

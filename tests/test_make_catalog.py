@@ -5,11 +5,11 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from astronet.data import record_generation as gir
 from astronet.data import make_catalog
-from astronet.data import tev_catalog
+from astronet.data import record_generation as gir
 from astronet.data import records
 from astronet.data import tce_table
+from astronet.data import tev_catalog
 from tf_util import errors
 from tf_util import example_util
 

@@ -7,7 +7,9 @@ import pytest
 
 from astronet.data import preprocess
 from light_curve_util import views
-from tests.conftest import KEPLER90_ID, KEPLER90I, KEPLER_FITS_DIR
+from tests.conftest import KEPLER90_ID
+from tests.conftest import KEPLER90I
+from tests.conftest import KEPLER_FITS_DIR
 from tf_util import errors
 
 VIEW_ATOL = 1e-5  # issue #3: max |delta| <= 1e-5 against the original views

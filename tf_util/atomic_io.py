@@ -21,7 +21,8 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO
+from typing import Any
 
 from tf_util import errors
 

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from tf_util import errors
 
+
 def get_feature(ex: tf.train.Example, name: str, kind: str | None = None,
                 strict: bool = True) -> np.ndarray:
   """The values of feature `name` as a numpy array (the original's semantics).

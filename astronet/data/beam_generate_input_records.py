@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from absl import app
 from absl import flags
 from absl import logging
 
@@ -29,7 +28,6 @@ from astronet.data import tce_table
 from astronet.data import tce_views
 from astronet.util import script_flags
 from tf_util import cli
-from tf_util import errors
 
 FLAGS = flags.FLAGS
 

@@ -38,10 +38,10 @@ from absl import app
 from absl import flags
 from absl import logging
 
-from astronet.data import tev_catalog
 from astronet.data import tce_table
-from tf_util import errors
+from astronet.data import tev_catalog
 from tf_util import cli
+from tf_util import errors
 
 FLAGS = flags.FLAGS
 

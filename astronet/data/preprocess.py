@@ -32,8 +32,8 @@ from light_curve_util import transit_model
 from light_curve_util import util
 from light_curve_util import views
 from light_curve_util.views import phase_fold_and_sort_light_curve  # pylint: disable=unused-import
-from third_party.kepler_spline import kepler_spline
 from tf_util import errors
+from third_party.kepler_spline import kepler_spline
 
 logger = logging.getLogger(__name__)
 

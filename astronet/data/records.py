@@ -24,17 +24,23 @@ import dataclasses
 import logging
 import multiprocessing
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
 
 import numpy as np
 
 from astronet.data import preprocess
 from astronet.data import tce_views
-from tf_util import atomic_io
+
 # Re-exported: the TF-free half of the record pipeline.
-from astronet.data.tce_views import (  # pylint: disable=unused-import
-    INJECTED_COLUMN, INJECTION_COLUMNS, Failure, RecordConfig, compute_views,
-    injection_from_row)
+from astronet.data.tce_views import INJECTED_COLUMN  # noqa: F401  pylint: disable=unused-import
+from astronet.data.tce_views import INJECTION_COLUMNS  # noqa: F401  pylint: disable=unused-import
+from astronet.data.tce_views import Failure  # noqa: F401  pylint: disable=unused-import
+from astronet.data.tce_views import RecordConfig  # noqa: F401  pylint: disable=unused-import
+from astronet.data.tce_views import compute_views  # noqa: F401  pylint: disable=unused-import
+from astronet.data.tce_views import injection_from_row  # noqa: F401  pylint: disable=unused-import
+from tf_util import atomic_io
 
 logger = logging.getLogger(__name__)
 
@@ -254,6 +260,7 @@ def check_manifest(output_dir: str, manifest: Mapping, overwrite: bool = False) 
     OutputError: The directory's manifest differs (names what differs).
   """
   import json  # pylint: disable=import-outside-toplevel
+
   from tf_util import errors  # pylint: disable=import-outside-toplevel
   path = os.path.join(output_dir, MANIFEST_FILE)
   if os.path.exists(path) and not overwrite:

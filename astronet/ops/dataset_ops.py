@@ -173,7 +173,7 @@ def validate_records(filenames: list[str], features: Mapping[str, int],
     check_record_file(filename, features, label_feature if label_map else None)
     index, chunk = 0, []
 
-    def check(chunk, first_index):
+    def check(chunk, first_index, filename=filename):
       try:
         parsed = tf.io.parse_example(tf.constant(chunk), spec)
       except tf.errors.InvalidArgumentError as e:

@@ -21,6 +21,7 @@ FORMATS = ("keras", "saved_model", "onnx")
 def _package_versions() -> dict:
   # pylint: disable=import-outside-toplevel
   import importlib.metadata
+
   import keras
   import numpy as np
   import tensorflow as tf
@@ -144,6 +145,7 @@ def export_members(members, output: str, fmt: str = "keras") -> dict:
   """Exports loaded members (ops.prediction.Member) as one model; returns the model card."""
   # pylint: disable=import-outside-toplevel
   import numpy as np
+
   from tf_util import atomic_io
   check_output(output, fmt)
   lengths = members[0].feature_lengths

@@ -28,9 +28,10 @@ from astronet.ops import dataset_ops
 from astronet.ops import metrics
 from astronet.util import config_util
 from tf_util import atomic_io
-from tf_util import errors
 from tf_util import distribute
-from tf_util.distribute import DISTRIBUTIONS, make_strategy  # noqa: F401  (re-exported)
+from tf_util import errors
+from tf_util.distribute import DISTRIBUTIONS  # noqa: F401  (re-exported)
+from tf_util.distribute import make_strategy  # noqa: F401  (re-exported)
 
 logger = logging.getLogger(__name__)
 

@@ -13,11 +13,10 @@ evaluate.py). Writes them as JSON to --output.
 
 from __future__ import annotations
 
-
 import numpy as np
 from absl import app
 from absl import flags
-from absl import logging
+
 from tf_util import cli
 
 FLAGS = flags.FLAGS
@@ -39,7 +38,11 @@ def make_classifier(name: str, seed: int = 0):
   """A scikit-learn pipeline for `name` (logreg, mlp, gbt)."""
   try:
     # pylint: disable=import-outside-toplevel
-    from sklearn import ensemble, linear_model, neural_network, pipeline, preprocessing
+    from sklearn import ensemble
+    from sklearn import linear_model
+    from sklearn import neural_network
+    from sklearn import pipeline
+    from sklearn import preprocessing
   except ImportError as e:
     raise ImportError("Light classifiers need scikit-learn: pip install "
                       "'astronet-tf2[transfer]'") from e
@@ -64,6 +67,7 @@ def evaluate_classifier(name: str, train: dict, eval_table: dict | None, positiv
   """Cross-validated metrics on `train`, and held-out metrics on `eval_table`."""
   # pylint: disable=import-outside-toplevel
   from sklearn import model_selection
+
   from astronet.ops import metrics
   x, y = train["features"], binary_targets(train["labels"], positive_labels)
   if y.all() or not y.any():

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from absl import app
 from absl import flags
-from absl import logging
+
 from tf_util import cli
 
 FLAGS = flags.FLAGS

@@ -185,8 +185,9 @@ def run(base_model: str, train_files: str, eval_files: str | None, model_dir: st
 def plot_history(report: dict, output_file: str) -> None:
   """Validation AUC and accuracy at the end of each stage."""
   # pylint: disable=import-outside-toplevel
-  from astronet import plotting
   import matplotlib.pyplot as plt
+
+  from astronet import plotting
   stages = [s for s in report["stages"] if s.get("eval")]
   if not stages:
     return

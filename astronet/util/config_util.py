@@ -13,8 +13,10 @@ from collections.abc import Mapping
 
 from tf_util import atomic_io
 from tf_util import errors
-from tf_util.config_util import (  # noqa: F401  pylint: disable=unused-import
-    log_and_save_config, parse_json, to_json, unflatten)
+from tf_util.config_util import log_and_save_config  # noqa: F401  pylint: disable=unused-import
+from tf_util.config_util import parse_json  # noqa: F401  pylint: disable=unused-import
+from tf_util.config_util import to_json  # noqa: F401  pylint: disable=unused-import
+from tf_util.config_util import unflatten  # noqa: F401  pylint: disable=unused-import
 
 
 def apply_overrides(config: Mapping, overrides: str | Mapping | None) -> dict:

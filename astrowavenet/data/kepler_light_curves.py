@@ -109,6 +109,7 @@ def make_example(kepler_id: int, cadence_no, time, flux, mask, flux_column: str 
                  id_feature: str = "kepler_id"):
   """The tf.train.Example of one processed light curve (id_feature: kepler_id / tic_id)."""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
   from tf_util import example_util  # pylint: disable=import-outside-toplevel
   example = tf.train.Example()
   example_util.set_int64_feature(example, id_feature, [int(kepler_id)])
@@ -147,6 +148,7 @@ def build_dataset(file_pattern: str, batch_size: int, training: bool, max_length
     LightCurveFileError: A pattern matches no file.
   """
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
   from astronet.ops import dataset_ops  # pylint: disable=import-outside-toplevel
   filenames = dataset_ops.expand_file_pattern(file_pattern)
   dataset = tf.data.Dataset.from_tensor_slices(filenames)
@@ -177,6 +179,7 @@ def validate_records(file_pattern: str) -> int:
       non-finite flux.
   """
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
   from astronet.ops import dataset_ops  # pylint: disable=import-outside-toplevel
   total = 0
   for filename in dataset_ops.expand_file_pattern(file_pattern):

@@ -17,6 +17,7 @@ from __future__ import annotations
 from absl import app
 from absl import flags
 from absl import logging
+
 from tf_util import cli
 
 FLAGS = flags.FLAGS

@@ -25,9 +25,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from tf_util import errors
 from third_party.kepler_spline import bspline
 from third_party.robust_mean import robust_mean
-from tf_util import errors
 
 
 class InsufficientPointsError(errors.AstronetError):
@@ -224,14 +224,14 @@ def choose_kepler_spline(all_time: Sequence[np.ndarray],
           metadata.failed_segments.append(
               FailedSegment(segment_index, float(bkspace), str(e)))
         if verbose:
-          warnings.warn(str(e))
+          warnings.warn(str(e), stacklevel=2)
         spline.append(np.full(len(flux), np.nan))
         light_curve_mask.append(np.zeros_like(flux, dtype=bool))
         continue
       except SplineError as e:
         # Expected for small bkspaces: skip this bkspace.
         if verbose:
-          warnings.warn("Bad bkspace {}: {}".format(bkspace, e))
+          warnings.warn("Bad bkspace {}: {}".format(bkspace, e), stacklevel=2)
         metadata.bad_bkspaces.append(bkspace)
         bad_bkspace = True
         break
