@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 
+from light_curve_util import views
+
 MISSIONS = ("kepler", "tess")
 
 # Label string -> id, exactly as the originals' configs.
@@ -23,9 +25,14 @@ KEPLER_LABEL_MAP = {
     "INJ2": 0,  # Simulated eclipsing binary.
 }
 TESS_LABEL_MAP = {"PC": 1, "EB": 1, "J": 0, "V": 0, "IS": 0, "O": 0}
+# The DR24 labels of Kepler training records (the catalog reader keeps only these).
+KEPLER_TRAINING_LABELS = ("PC", "AFP", "NTP")
 
-# (global_view, local_view) lengths.
-VIEW_LENGTHS = {"kepler": (2001, 201), "tess": (201, 61)}
+# (global_view, local_view) lengths, from the views' definitions (light_curve_util.views).
+VIEW_LENGTHS = {
+    "kepler": (views.KEPLER_GLOBAL_VIEW.num_bins, views.KEPLER_LOCAL_VIEW.num_bins),
+    "tess": (views.TESS_GLOBAL_VIEW.num_bins, views.TESS_LOCAL_VIEW.num_bins),
+}
 
 
 def check_mission(mission: str) -> str:

@@ -24,13 +24,14 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from astronet.astro_model import configurations
 from tf_util import errors
 
 logger = logging.getLogger(__name__)
 
 SPLIT_SEED = 123
 
-KEPLER_ALLOWED_LABELS = ("PC", "AFP", "NTP")
+KEPLER_ALLOWED_LABELS = configurations.KEPLER_TRAINING_LABELS
 KEPLER_NUMERIC_COLUMNS = ("kepid", "tce_period", "tce_time0bk", "tce_duration")
 TESS_COLUMN_POSITIONS = (0, 1, 2, 3, 7, 8, 9, 10, 11, 12, 13, 18)
 TESS_COLUMNS = ("row_id", "tic_id", "toi_id", "Disposition", "Epoc", "Period",

@@ -19,11 +19,14 @@ from collections.abc import Mapping
 import numpy as np
 import tensorflow as tf
 
+from astronet.astro_model import configurations
 from tf_util import errors
 
-# Label maps of the originals: Kepler `av_training_set`, TESS `Disposition`.
-KEPLER_LABEL_MAP = {"PC": 1, "AFP": 0, "NTP": 0}
-TESS_LABEL_MAP = {"PC": 1, "EB": 1, "J": 0, "IS": 0, "V": 0, "O": 0}
+# Label maps of the originals (astro_model.configurations): Kepler `av_training_set`
+# (the DR24 training labels), TESS `Disposition`.
+KEPLER_LABEL_MAP = {label: configurations.KEPLER_LABEL_MAP[label]
+                    for label in configurations.KEPLER_TRAINING_LABELS}
+TESS_LABEL_MAP = dict(configurations.TESS_LABEL_MAP)
 
 
 def expand_file_pattern(file_pattern: str) -> list[str]:
