@@ -13,52 +13,30 @@ from __future__ import annotations
 
 import numpy as np
 
+from tf_util import metrics as shared_metrics
+
 HALF_CADENCE = 1.0 / 60 / 24  # days
 
 
 def roc_auc(labels, scores) -> float:
   """Area under the ROC curve (NaN when only one class is present)."""
-  from scipy import stats  # pylint: disable=import-outside-toplevel
-  labels = np.asarray(labels).astype(bool)
-  n_pos, n_neg = labels.sum(), (~labels).sum()
-  if not n_pos or not n_neg:
-    return float("nan")
-  ranks = stats.rankdata(np.asarray(scores, np.float64))
-  return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+  return shared_metrics.roc_auc(labels, scores, "exact")
 
 
-def average_precision(labels, scores) -> float:
-  labels = np.asarray(labels).astype(bool)
-  if not labels.any():
-    return float("nan")
-  order = np.argsort(-np.asarray(scores, np.float64), kind="stable")
-  hits = labels[order]
-  precision = np.cumsum(hits) / np.arange(1, len(hits) + 1)
-  return float(np.sum(precision[hits]) / hits.sum())
+average_precision = shared_metrics.average_precision
+binary_cross_entropy = shared_metrics.binary_cross_entropy
 
 
 def binary_metrics(labels, probabilities, threshold: float = 0.5) -> dict:
   """{"accuracy", "precision", "recall", "f1", "roc_auc", "average_precision", "count",
-  "positives"} (precision / recall / F1 are 0 when undefined)."""
-  labels = np.asarray(labels).astype(bool)
-  predicted = np.asarray(probabilities) >= threshold
-  tp = int(np.sum(predicted & labels))
-  fp = int(np.sum(predicted & ~labels))
-  fn = int(np.sum(~predicted & labels))
-  precision = tp / (tp + fp) if tp + fp else 0.0
-  recall = tp / (tp + fn) if tp + fn else 0.0
-  f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-  return {"accuracy": float(np.mean(predicted == labels)) if len(labels) else float("nan"),
-          "precision": precision, "recall": recall, "f1": f1,
-          "roc_auc": roc_auc(labels, probabilities),
-          "average_precision": average_precision(labels, probabilities),
-          "count": int(len(labels)), "positives": int(labels.sum())}
-
-
-def binary_cross_entropy(labels, probabilities) -> float:
-  p = np.clip(np.asarray(probabilities, np.float64), 1e-7, 1 - 1e-7)
-  y = np.asarray(labels, np.float64)
-  return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+  "positives"}: p >= threshold is a flare; precision / recall / F1 are 0 when undefined."""
+  result = shared_metrics.binary_metrics(labels, probabilities, threshold,
+                                         positive_at_threshold=True, undefined=0.0,
+                                         auc_method="exact")
+  return {"accuracy": result["accuracy"], "precision": result["precision"],
+          "recall": result["recall"], "f1": result["f1"], "roc_auc": result["auc"],
+          "average_precision": result["average_precision"],
+          "count": result["num_examples"], "positives": result["positives"]}
 
 
 def intervals(time: np.ndarray, probability: np.ndarray, threshold: float = 0.5,

@@ -1,8 +1,9 @@
-"""Evaluation metrics of the binary Astronet classifiers.
+"""Evaluation metrics of the Astronet classifiers, with the originals' rules.
 
-`evaluate_model` streams a dataset through a model and reports what the
-originals' evaluate.py reported (accuracy, auc, loss, the confusion counts)
-plus precision, recall, PR-AUC and average precision:
+The computations are tf_util.metrics' (shared by every model family); this
+module fixes the rules of the originals' evaluate.py and adds the tables and
+curves of find_incorrect.py / plot_roc.py. evaluate reports accuracy, auc,
+loss, the confusion counts, precision, recall, PR-AUC and average precision:
 
 * auc: ROC AUC over 1000 evenly spaced thresholds, trapezoidal, as
   tf.metrics.auc(num_thresholds=1000) in the originals.
@@ -17,81 +18,39 @@ from __future__ import annotations
 
 import numpy as np
 
+from tf_util import metrics as shared_metrics
+
 
 def binary_metrics(labels: np.ndarray, probabilities: np.ndarray,
                    num_thresholds: int = 1000, threshold: float = 0.5) -> dict:
-  """Metrics of probabilities [n] against 0/1 labels [n]."""
-  labels = np.asarray(labels).astype(bool).ravel()
-  probs = np.asarray(probabilities, dtype=np.float64).ravel()
-  predicted = probs > threshold
-  tp = int(np.sum(predicted & labels))
-  fp = int(np.sum(predicted & ~labels))
-  tn = int(np.sum(~predicted & ~labels))
-  fn = int(np.sum(~predicted & labels))
+  """Metrics of probabilities [n] against 0/1 labels [n], with the originals' rules:
+  p > threshold is positive, undefined precision/recall are None, auc as tf.metrics.auc."""
+  result = shared_metrics.binary_metrics(labels, probabilities, threshold,
+                                         positive_at_threshold=False, undefined=None,
+                                         auc_method="tf_metrics")
   return {
-      "num_examples": int(labels.size),
-      "accuracy": (tp + tn) / max(labels.size, 1),
-      "auc": roc_auc(labels, probs, num_thresholds),
-      "pr_auc": pr_auc(labels, probs, num_thresholds),
-      "average_precision": average_precision(labels, probs),
-      "precision": tp / (tp + fp) if tp + fp else None,
-      "recall": tp / (tp + fn) if tp + fn else None,
-      "true_positives": tp, "false_positives": fp,
-      "true_negatives": tn, "false_negatives": fn,
+      "num_examples": result["num_examples"],
+      "accuracy": result["accuracy"] if result["num_examples"] else 0.0,
+      "auc": (result["auc"] if num_thresholds == 1000
+              else roc_auc(labels, probabilities, num_thresholds)),
+      "pr_auc": pr_auc(labels, probabilities, num_thresholds),
+      "average_precision": result["average_precision"],
+      "precision": result["precision"], "recall": result["recall"],
+      "true_positives": result["true_positives"],
+      "false_positives": result["false_positives"],
+      "true_negatives": result["true_negatives"],
+      "false_negatives": result["false_negatives"],
   }
-
-
-def _confusion_at_thresholds(labels, probs, num_thresholds):
-  """TP/FP/TN/FN at tf.metrics' thresholds (-eps, i/(n-1) ..., 1+eps), vectorised."""
-  eps = 1e-7
-  thresholds = np.concatenate([[-eps], np.arange(1, num_thresholds - 1) /
-                               (num_thresholds - 1.0), [1.0 + eps]])
-  # Count predictions strictly above each threshold via sorting.
-  pos = np.sort(probs[labels])
-  neg = np.sort(probs[~labels])
-  tp = pos.size - np.searchsorted(pos, thresholds, side="right")
-  fp = neg.size - np.searchsorted(neg, thresholds, side="right")
-  fn = pos.size - tp
-  tn = neg.size - fp
-  return tp.astype(np.float64), fp.astype(np.float64), tn.astype(np.float64), fn.astype(np.float64)
 
 
 def roc_auc(labels, probs, num_thresholds: int = 1000) -> float:
   """Trapezoidal ROC AUC over thresholds, as tf.metrics.auc."""
-  tp, fp, tn, fn = _confusion_at_thresholds(np.asarray(labels, bool), np.asarray(probs),
-                                            num_thresholds)
-  eps = 1e-6
-  tpr = (tp + eps) / (tp + fn + eps)
-  fpr = fp / (fp + tn + eps)
-  return float(np.sum((fpr[:-1] - fpr[1:]) * (tpr[:-1] + tpr[1:]) / 2))
+  return shared_metrics.roc_auc(labels, probs, "tf_metrics", num_thresholds)
 
 
-def pr_auc(labels, probs, num_thresholds: int = 1000) -> float:
-  """Trapezoidal precision-recall AUC over thresholds."""
-  tp, fp, _, fn = _confusion_at_thresholds(np.asarray(labels, bool), np.asarray(probs),
-                                           num_thresholds)
-  eps = 1e-6
-  recall = (tp + eps) / (tp + fn + eps)
-  precision = (tp + eps) / (tp + fp + eps)
-  return float(np.sum((recall[:-1] - recall[1:]) * (precision[:-1] + precision[1:]) / 2))
-
-
-def average_precision(labels, probs) -> float:
-  """Mean over positives of the precision at their rank (ties broken stably)."""
-  labels = np.asarray(labels, bool)
-  if not labels.any():
-    return float("nan")
-  order = np.argsort(-np.asarray(probs, dtype=np.float64), kind="stable")
-  hits = labels[order]
-  precision_at_k = np.cumsum(hits) / np.arange(1, hits.size + 1)
-  return float(np.mean(precision_at_k[hits]))
-
-
-def sigmoid_cross_entropy(labels: np.ndarray, logits: np.ndarray) -> np.ndarray:
-  """Per-example sigmoid cross-entropy, numerically stable (as TF's)."""
-  logits = np.asarray(logits, dtype=np.float64)
-  labels = np.asarray(labels, dtype=np.float64)
-  return np.maximum(logits, 0) - logits * labels + np.log1p(np.exp(-np.abs(logits)))
+pr_auc = shared_metrics.pr_auc
+average_precision = shared_metrics.average_precision
+sigmoid_cross_entropy = shared_metrics.sigmoid_cross_entropy
 
 
 # Thresholds of find_incorrect.py's and plot_roc.py's precision/recall table.
@@ -161,10 +120,8 @@ def curve_area(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def _exact_auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
-  labels = np.asarray(labels, bool)
-  if labels.all() or not labels.any():
-    return None
-  return curve_area(*roc_curve(labels, scores))
+  auc = shared_metrics.roc_auc(labels, scores, "exact")
+  return None if np.isnan(auc) else auc
 
 
 def multi_output_metrics(labels: np.ndarray, logits: np.ndarray) -> dict:
@@ -179,8 +136,7 @@ def multi_output_metrics(labels: np.ndarray, logits: np.ndarray) -> dict:
   labels = np.asarray(labels)
   num_outputs = logits.shape[1]
   if labels.ndim == 1:
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    probs = shifted / shifted.sum(axis=1, keepdims=True)
+    probs = shared_metrics.softmax(logits)
     predicted = probs.argmax(axis=1)
     aucs = [_exact_auc(labels == k, probs[:, k]) for k in range(num_outputs)]
     confusion = np.zeros([num_outputs, num_outputs], int)
@@ -190,7 +146,7 @@ def multi_output_metrics(labels: np.ndarray, logits: np.ndarray) -> dict:
             "accuracy": float(np.mean(predicted == labels)),
             "auc_per_class": aucs, "auc": float(np.mean(present)) if present else None,
             "confusion_matrix": confusion.tolist()}
-  probs = 1 / (1 + np.exp(-logits))
+  probs = shared_metrics.sigmoid(logits)
   truth = labels.astype(bool)
   called = probs > 0.5
   aucs = [_exact_auc(truth[:, k], probs[:, k]) for k in range(num_outputs)]

@@ -30,6 +30,7 @@ from astronet.util import config_util
 from tf_util import atomic_io
 from tf_util import distribute
 from tf_util import errors
+from tf_util import metrics as shared_metrics
 from tf_util.distribute import DISTRIBUTIONS  # noqa: F401  (re-exported)
 from tf_util.distribute import make_strategy  # noqa: F401  (re-exported)
 
@@ -507,7 +508,7 @@ def evaluate(model: keras.Model, config: Mapping, file_pattern: str,
                    for i in range(0, len(logits), batch_size)]
     result["loss"] = float(np.mean(batch_means))
     return result
-  probabilities = 1 / (1 + np.exp(-logits.astype(np.float64)))
+  probabilities = shared_metrics.sigmoid(logits)
   result = metrics.binary_metrics(labels, probabilities)
   losses = metrics.sigmoid_cross_entropy(labels, logits)
   batch_means = [losses[i:i + batch_size].mean() for i in range(0, len(losses), batch_size)]
