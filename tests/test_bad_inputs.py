@@ -113,8 +113,9 @@ def bad_records(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
-  """Trained (2 steps) Astronet model_dir, its model.keras, an exported ensemble, a
-  flare transformer .keras and an AstroWaveNet-free folder of a foreign config.json."""
+  """Trained (2 steps) Astronet model_dir, its model.keras, an exported ensemble
+  (.keras) and SavedModel, a flare transformer .keras and a folder holding a
+  foreign config.json."""
   import keras
 
   from astronet import models as astro_models
@@ -132,6 +133,7 @@ def models(tmp_path_factory):
   trainer.train(str(TRAIN_SLICE), 2, verbose=False)
   members = [prediction.load_member(str(out / "model")) for _ in range(2)]
   model_export.export_members(members, str(out / "ensemble.keras"))
+  model_export.export_members(members[:1], str(out / "saved_model"), "saved_model")
   small = flare_config.load_config(overrides={"model": {"d_model": 16, "num_heads": 2,
                                                         "d_ff": 32, "dropout": 0.0}})
   transformer = flare_model.build_model(small["model"])
@@ -140,7 +142,8 @@ def models(tmp_path_factory):
   foreign.mkdir()
   (foreign / "config.json").write_text(json.dumps({"hparams": {"batch_size": 4}}))
   return {"model_dir": out / "model", "keras": out / "model" / "model.keras",
-          "ensemble": out / "ensemble.keras", "flare": out / "flare_transformer.keras",
+          "ensemble": out / "ensemble.keras", "saved_model": out / "saved_model",
+          "flare": out / "flare_transformer.keras",
           "foreign": foreign}
 
 
@@ -262,7 +265,7 @@ def test_evaluate_and_predict_take_every_model_form(models, tmp_path):
                   "--sector=2", "--period=3.2083", "--t0=1355.474756",
                   "--duration=" + str(3.1 / 24)]
   probabilities = {}
-  for form in ("model_dir", "keras", "ensemble"):
+  for form in ("model_dir", "keras", "ensemble", "saved_model"):
     code, out, err = run("astronet/evaluate.py", "--model_dir=" + str(models[form]),
                          "--eval_files=" + str(VAL_SLICE), cwd=tmp_path)
     assert code == 0, err[-2000:]
@@ -274,6 +277,7 @@ def test_evaluate_and_predict_take_every_model_form(models, tmp_path):
   # The same weights give the same probability in every form.
   assert probabilities["keras"] == pytest.approx(probabilities["model_dir"], abs=1e-6)
   assert probabilities["ensemble"] == pytest.approx(probabilities["model_dir"], abs=1e-6)
+  assert probabilities["saved_model"] == pytest.approx(probabilities["model_dir"], abs=1e-6)
   assert not os.listdir(tmp_path)
 
 

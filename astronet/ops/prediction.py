@@ -291,23 +291,33 @@ def _load_keras_file(path: str) -> keras.Model:
         path, reason)) from None
 
 
+class _ServingSignature(keras.layers.Layer):
+  """Calls an exported SavedModel's serving signature (keyword inputs) as a Keras layer."""
+
+  def __init__(self, path: str, **kwargs):
+    super().__init__(**kwargs)
+    self._loaded = tf.saved_model.load(path)
+    self._signature = self._loaded.signatures["serving_default"]
+
+  def input_specs(self) -> dict:
+    return self._signature.structured_input_signature[1]
+
+  def call(self, inputs):
+    outputs = self._signature(**{name: tf.cast(inputs[name], tf.float32)
+                                 for name in self.input_specs()})
+    return next(iter(outputs.values()))
+
+
 def _load_saved_model(path: str) -> keras.Model:
   """A Keras model around an exported SavedModel (export_model.py --format=saved_model)."""
   try:
-    layer = keras.layers.TFSMLayer(path, call_endpoint="serving_default")
-  except (ValueError, OSError, tf.errors.OpError) as e:
+    layer = _ServingSignature(path, name="saved_model")
+  except (ValueError, OSError, KeyError, tf.errors.OpError) as e:
     raise errors.CheckpointError("Cannot load SavedModel {}: {}".format(
-        path, str(e).splitlines()[0])) from None
-  signature = layer._endpoint_signatures["serving_default"] if hasattr(  # pylint: disable=protected-access
-      layer, "_endpoint_signatures") else None
-  specs = (signature.structured_input_signature[1] if signature is not None else
-           tf.saved_model.load(path).signatures["serving_default"].structured_input_signature[1])
+        path, str(e).splitlines()[0] if str(e) else type(e).__name__)) from None
   inputs = {name: keras.Input(shape=tuple(spec.shape[1:]), name=name, dtype="float32")
-            for name, spec in sorted(specs.items())}
-  outputs = layer(inputs)
-  if isinstance(outputs, Mapping):
-    outputs = next(iter(outputs.values()))
-  return keras.Model(inputs, keras.layers.Identity(name=ENSEMBLE_OUTPUT)(outputs))
+            for name, spec in sorted(layer.input_specs().items())}
+  return keras.Model(inputs, keras.layers.Identity(name=ENSEMBLE_OUTPUT)(layer(inputs)))
 
 
 def is_saved_model(path: str) -> bool:
