@@ -126,4 +126,4 @@ def main(argv):
 
 if __name__ == "__main__":
   # Unknown flags (Beam pipeline options) are passed on to Beam.
-  cli.run(main, define_flags, known_only=True)
+  cli.run(main, define_flags, tensorflow=True, known_only=True)

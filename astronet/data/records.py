@@ -50,8 +50,9 @@ _PROGRESS_EVERY = 100
 
 
 def _tf():
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  return tf
+  # Lazily (workers never need it), and without TensorFlow's start-up noise.
+  from tf_util import cli  # pylint: disable=import-outside-toplevel
+  return cli.import_tensorflow()
 
 
 @dataclasses.dataclass
