@@ -43,18 +43,6 @@ def define_flags() -> None:
   flags.DEFINE_string("output_image_file", None, "Optional path of a figure of the views.")
 
 
-def tce_row(mission: str, star_id: int, period: float, t0: float, duration: float,
-            sector: int | None = None) -> dict:
-  """A catalog-style row (the mission's column names) for one TCE (duration in days)."""
-  from astronet.data import preprocess  # pylint: disable=import-outside-toplevel
-  columns = preprocess.get_mission(mission)
-  row = {columns.id_column: star_id, columns.period_column: period,
-         columns.t0_column: t0, columns.duration_column: duration}
-  if columns.sector_column is not None:
-    row[columns.sector_column] = sector
-  return row
-
-
 def main(argv):
   del argv
   if bool(FLAGS.kepler_data_dir) == bool(FLAGS.tess_data_dir):
@@ -79,8 +67,8 @@ def main(argv):
   if lengths.get("global_view", expected) != expected:
     raise errors.CheckpointError("The model in {} takes views {}, not {} views".format(
         FLAGS.model_dir, lengths, mission))
-  tce = tce_row(mission, star_id, FLAGS.period, FLAGS.t0, FLAGS.duration, FLAGS.sector)
-  views = tce_views.process_tce_views(tce, tce_views.RecordConfig(mission, data_dir))
+  views = tce_views.process_tce(star_id, FLAGS.period, FLAGS.t0, FLAGS.duration, mission,
+                                data_dir, FLAGS.sector if mission == "tess" else None)
   batch = {name: np.asarray(views[name], np.float32)[None, :] for name in lengths}
   probability = float(np.mean([m.probabilities(batch)[0] for m in members]))
   print("Prediction:", probability)

@@ -188,3 +188,20 @@ def test_missing_kepler_id(tmp_path):
 def test_missing_tess_file(tmp_path):
   with pytest.raises(errors.LightCurveFileError, match="sector-5/77.h5 for TIC ID 77"):
     preprocess.read_and_process_light_curve(77, str(tmp_path), sector=5)
+
+
+def test_process_tce_by_value_matches_original(test_data, triage_goldens, golden_kepler90i):
+  """The single-TCE API (values, no catalog row) gives the originals' views."""
+  from astronet.data import tce_views
+  args, golden = triage_goldens
+  for tic, a in args.items():
+    got = tce_views.process_tce(int(tic), a["period"], a["epoc"], a["duration_days"], "tess",
+                                str(test_data / "triage" / "lightcurves"), sector=a["sector"])
+    for name in ("global_view", "local_view"):
+      assert np.max(np.abs(got[name] - golden[tic + "/" + name])) <= 1e-6, (tic, name)
+  kepler = tce_views.process_tce(11442793, KEPLER90I["period"], KEPLER90I["t0"],
+                                 KEPLER90I["duration"], "kepler", str(KEPLER_FITS_DIR))
+  for name in ("global_view", "local_view"):
+    assert np.max(np.abs(kepler[name] - golden_kepler90i[name])) <= VIEW_ATOL
+  with pytest.raises(errors.InvalidTCEError, match="sector is required"):
+    tce_views.process_tce(1, 1.0, 0.0, 0.1, "tess", str(test_data))

@@ -259,6 +259,13 @@ def _read_and_process_star(mission: Mission, data_dir: str, star_id, sector: int
 
 
 @functools.lru_cache(maxsize=STAR_CACHE_SIZE)
+def read_and_process_star(mission: Mission, data_dir: str, star_id, sector: int | None = None,
+                          spline_backend: str = "numpy"):
+  """(time, flux) of one star's light curve (TESS: of one sector), processed as for
+  records, reusing the per-process cache (the arrays are read-only)."""
+  return _cached_star(mission, data_dir, star_id, sector, spline_backend)
+
+
 def _cached_star(mission: Mission, data_dir: str, star_id, sector: int | None,
                  spline_backend: str):
   time, flux = _read_and_process_star(mission, data_dir, star_id, sector, None,

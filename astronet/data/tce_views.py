@@ -82,18 +82,16 @@ def injection_from_row(tce: Mapping) -> transit_model.TransitParams | None:
       limb_darkening=(float(tce["inj_u1"]), float(tce["inj_u2"])))
 
 
-def compute_views(time: np.ndarray, flux: np.ndarray, tce: Mapping,
-                  mission: preprocess.Mission) -> dict[str, np.ndarray]:
-  """Folds and bins one TCE; numerical warnings count as a sparse light curve.
+def views_of(time: np.ndarray, flux: np.ndarray, period: float, t0: float, duration: float,
+             mission: preprocess.Mission, name: str = "TCE") -> dict[str, np.ndarray]:
+  """Folds and bins one TCE (days); numerical warnings count as a sparse light curve.
 
   Triage ran with warnings as errors and skipped a TCE whose views raised a
   RuntimeWarning; we do the same rather than write NaN or inf into a record.
 
   Returns:
-    {"global_view": float64 [n], "local_view": float64 [m]}.
+    {"global_view": float64 [n], "local_view": float64 [m]} (the mission's lengths).
   """
-  period, t0, duration = mission.tce_params(tce)
-  name = mission.describe(tce)
   with warnings.catch_warnings():
     warnings.simplefilter("error", RuntimeWarning)
     try:
@@ -107,6 +105,39 @@ def compute_views(time: np.ndarray, flux: np.ndarray, tce: Mapping,
       raise errors.DegenerateViewError(
           "{}: {} has non-finite values".format(name, key))
   return result
+
+
+def compute_views(time: np.ndarray, flux: np.ndarray, tce: Mapping,
+                  mission: preprocess.Mission) -> dict[str, np.ndarray]:
+  """views_of a catalog row (its period, t0 and duration columns)."""
+  period, t0, duration = mission.tce_params(tce)
+  return views_of(time, flux, period, t0, duration, mission, mission.describe(tce))
+
+
+def process_tce(star_id: int, period: float, t0: float, duration: float,
+                mission: str | preprocess.Mission, data_dir: str, sector: int | None = None,
+                spline_backend: str = "numpy") -> dict[str, np.ndarray]:
+  """The views of one TCE given by value: read, detrend / normalise, fold, bin.
+
+  Args:
+    star_id: KIC id (Kepler) or TIC id (TESS).
+    period, t0, duration: days (t0 in BKJD / BTJD).
+    mission: "kepler" or "tess" (or a preprocess.Mission).
+    data_dir: Kepler MAST-layout folder, or the Triage h5 base folder.
+    sector: TESS sector of the light curve (required for TESS).
+    spline_backend: Kepler spline fitter, "numpy" or "pydl".
+
+  Raises:
+    InvalidTCEError, LightCurveFileError, ...: as the record pipeline.
+  """
+  mission = preprocess.get_mission(mission) if isinstance(mission, str) else mission
+  if mission.sector_column is not None and sector is None:
+    raise errors.InvalidTCEError("TESS TIC {}: a sector is required".format(star_id))
+  name = ("KIC {}".format(star_id) if mission.sector_column is None
+          else "TIC {} sector {}".format(star_id, sector))
+  time, flux = preprocess.read_and_process_star(mission, data_dir, star_id, sector,
+                                                spline_backend=spline_backend)
+  return views_of(time, flux, period, t0, duration, mission, name)
 
 
 def process_tce_views(tce: Mapping, config: RecordConfig) -> dict[str, np.ndarray]:
