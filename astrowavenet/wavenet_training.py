@@ -9,8 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
+import tensorflow as tf
+
 from astronet.ops import training
+from astronet.util import config_util
 from astrowavenet import astrowavenet_model as awn
+from astrowavenet.data import kepler_light_curves
+from tf_util import errors
 
 MODEL_NAME = "AstroWaveNet"
 
@@ -37,7 +43,6 @@ class WaveNetTrainer(training.Trainer):
                       batch.get("weights"))["total_loss"]
 
   def train_dataset(self, train_files, shuffle_buffer_size, seed):
-    from astrowavenet.data import kepler_light_curves  # pylint: disable=import-outside-toplevel
     return kepler_light_curves.build_dataset(
         train_files, int(self.config["hparams"]["batch_size"]), training=True,
         max_length=self.max_length, shuffle_values_buffer=min(shuffle_buffer_size, 1000),
@@ -49,9 +54,7 @@ class WaveNetTrainer(training.Trainer):
 
 def evaluate(model, config: Mapping, file_pattern: str, max_length: int = 1024) -> dict:
   """{"loss": mean per-example loss (negative log-likelihood per step), "num_examples"}."""
-  import numpy as np  # pylint: disable=import-outside-toplevel
 
-  from astrowavenet.data import kepler_light_curves  # pylint: disable=import-outside-toplevel
   hparams = config["hparams"]
   per_example = []
   for batch in kepler_light_curves.build_dataset(
@@ -68,10 +71,7 @@ def evaluate(model, config: Mapping, file_pattern: str, max_length: int = 1024) 
 
 def load_model(model_dir: str):
   """(model, config) of a trainer model_dir (latest checkpoint)."""
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-  from astronet.util import config_util  # pylint: disable=import-outside-toplevel
-  from tf_util import errors  # pylint: disable=import-outside-toplevel
   saved = config_util.read_config(model_dir)
   if saved is None:
     raise errors.CheckpointError("{} has no {}: not an AstroWaveNet model directory".format(

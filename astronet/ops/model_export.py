@@ -9,22 +9,29 @@ export_model.py for the command line.
 from __future__ import annotations
 
 import dataclasses
+import importlib.metadata
 import json
 import os
 import time
 import zipfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from astronet.astro_model import configurations
+from astronet.data import preprocess
+from astronet.ops import prediction
+from astronet.ops import training
+from astronet.util import config_util
+from tf_util import atomic_io
+from tf_util import errors
 
 MODEL_CARD = "model_card.json"
 FORMATS = ("keras", "saved_model", "onnx")
 
 
 def _package_versions() -> dict:
-  # pylint: disable=import-outside-toplevel
-  import importlib.metadata
-
-  import keras
-  import numpy as np
-  import tensorflow as tf
   try:
     package = importlib.metadata.version("astronet-tf2")
   except importlib.metadata.PackageNotFoundError:
@@ -42,9 +49,6 @@ def _read_json(path: str):
 
 def member_card(path: str) -> dict:
   """What is known of one member: config, training runs and metrics files."""
-  # pylint: disable=import-outside-toplevel
-  from astronet.ops import training
-  from astronet.util import config_util
   card = {"source": os.path.abspath(path)}
   if os.path.isdir(path):
     saved = config_util.read_config(path)
@@ -65,9 +69,6 @@ def member_card(path: str) -> dict:
 
 def model_card(members, feature_lengths: dict) -> dict:
   """The model card of an export (see module docstring)."""
-  # pylint: disable=import-outside-toplevel
-  from astronet.astro_model import configurations
-  from astronet.data import preprocess
   mission = next((m for m, (g, _) in configurations.VIEW_LENGTHS.items()
                   if feature_lengths.get("global_view") == g), None)
   views = {}
@@ -100,7 +101,6 @@ def model_card(members, feature_lengths: dict) -> dict:
 
 def probability_model(members):
   """ONE Keras model returning the (mean) positive-class probability [batch, 1]."""
-  from astronet.ops import prediction  # pylint: disable=import-outside-toplevel
   return prediction.build_ensemble(members, name="astronet_export")
 
 
@@ -118,8 +118,6 @@ def check_output(output: str, fmt: str) -> None:
     OutputError: A SavedModel output that already exists, or an output folder
       that cannot be written.
   """
-  from tf_util import atomic_io  # pylint: disable=import-outside-toplevel
-  from tf_util import errors  # pylint: disable=import-outside-toplevel
   if fmt not in FORMATS:
     raise errors.ConfigError("Unknown --format {!r}; expected one of {}".format(fmt, FORMATS))
   if fmt == "keras" and not output.endswith(".keras"):
@@ -137,16 +135,11 @@ def check_output(output: str, fmt: str) -> None:
 
 def export(model_dir: str, output: str, fmt: str = "keras", average: bool = False) -> dict:
   """Exports the models named like batch_predict's --model_dir; returns the model card."""
-  from astronet.ops import prediction  # pylint: disable=import-outside-toplevel
   return export_members(prediction.load_members(model_dir, average), output, fmt)
 
 
 def export_members(members, output: str, fmt: str = "keras") -> dict:
   """Exports loaded members (ops.prediction.Member) as one model; returns the model card."""
-  # pylint: disable=import-outside-toplevel
-  import numpy as np
-
-  from tf_util import atomic_io
   check_output(output, fmt)
   lengths = members[0].feature_lengths
   card = model_card(members, lengths)
