@@ -105,10 +105,11 @@ def fit_custom_loop(model, strategy, dataset, epochs: int, initial_epoch: int,
 
 
 def _checkpoints(checkpoint_dir: str) -> dict[int, str]:
+  """{epoch: .keras path} of the complete epoch checkpoints (.keras with its .json)."""
   found = {}
   for path in glob.glob(os.path.join(checkpoint_dir, "checkpoint_epoch_*.keras")):
     match = re.search(r"checkpoint_epoch_(\d+)\.keras$", path)
-    if match:
+    if match and os.path.exists(path[:-len(".keras")] + ".json"):
       found[int(match.group(1))] = path
   return found
 
@@ -137,9 +138,11 @@ class EpochCheckpoint(keras.callbacks.Callback):
     else:
       self.state["wait"] += 1
     path = os.path.join(self.checkpoint_dir, "checkpoint_epoch_{}.keras".format(epoch + 1))
-    _save_model(self.model, path)
+    # The .json first: the .keras rename commits the pair, and resume reads only
+    # epochs that have both (a kill between the two writes cannot break it).
     atomic_io.write_json(path[:-len(".keras")] + ".json",
                          {"epoch": epoch + 1, "val_metrics": val_metrics, **self.state})
+    _save_model(self.model, path)
     found = _checkpoints(self.checkpoint_dir)
     for old in sorted(found)[:-KEEP_CHECKPOINTS]:
       for old_path in (found[old], found[old][:-len(".keras")] + ".json"):

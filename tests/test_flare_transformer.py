@@ -220,10 +220,14 @@ def test_train_resume_predict_and_evaluate(tess, tmp_path):
   summary = json.load(open(os.path.join(run_dir, "config.json")))
   assert set(summary["test_metrics"]) >= {"f1", "precision", "recall", "roc_auc"}
   assert summary["config"]["model"]["d_model"] == 16
-  # Resume: continues at epoch 3 from the last checkpoint with its early-stopping state.
+  # Resume: continues from the last complete checkpoint with its early-stopping
+  # state. Epoch 2's .keras without its .json (a kill between the two) is not
+  # complete: training resumes after epoch 1 and redoes epoch 2.
+  os.remove(os.path.join(run_dir, "checkpoints", "checkpoint_epoch_2.json"))
   config["training"]["num_epochs"] = 3
   _, history, _ = training.train(config, run_dir, resume=True, verbose=0)
   assert [h["epoch"] for h in history] == [1, 2, 3]
+  assert os.path.exists(os.path.join(run_dir, "checkpoints", "checkpoint_epoch_2.json"))
   assert not os.path.exists(os.path.join(run_dir, "checkpoints", "checkpoint_epoch_0.keras"))
   # Whole-light-curve prediction: CSV of merged intervals.
   import keras
