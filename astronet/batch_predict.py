@@ -16,9 +16,11 @@ star, p the mean over its records (all sectors) and over the models, in
 first-seen order. --per_tce keys by TCE instead (`"%d %d %4.3f"`: id, sector
 or planet number, p).
 
---model_dir is a model directory of train.py, a .keras file (e.g. an exported
-ensemble), or a comma-separated list of them; with --average each is a
-directory whose model subdirectories / .keras files are averaged.
+--model_dir is any model form: a model directory of train.py or of the original
+TF1 code, a .keras file (e.g. an exported ensemble), an exported SavedModel
+directory, or a comma-separated list of them; with --average each is a
+directory whose model subdirectories / .keras files are averaged. Records
+whose views hold NaN are skipped and named in the log.
 """
 
 from __future__ import annotations

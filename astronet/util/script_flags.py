@@ -15,8 +15,9 @@ def define_model_flags(default_pattern: str) -> None:
   flags.DEFINE_string("config_name", None, "Accepted for compatibility: the model "
                       "directories hold their config.")
   flags.DEFINE_string("config_json", None, "Accepted for compatibility (unused).")
-  flags.DEFINE_string("model_dir", None, "Model directory / .keras file, or "
-                      "comma-separated list; with --average, directories of models.")
+  flags.DEFINE_string("model_dir", None, "The model: model_dir (train.py or original "
+                      "TF1), .keras file, exported SavedModel, or comma-separated list; "
+                      "with --average, directories of models.")
   flags.DEFINE_string("tfrecord_dir", None, "Directory of the TFRecord files.")
   flags.DEFINE_string("tfrecord_pattern", default_pattern,
                       "Glob of the files to predict inside --tfrecord_dir.")
