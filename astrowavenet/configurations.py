@@ -53,3 +53,38 @@ def get_config(config_name: str) -> dict:
     return categorical()
   raise ValueError("Unrecognized config name: {!r} (base, normal, categorical)".format(
       config_name))
+
+
+def validate_config(config: dict) -> None:
+  """Checks the types and ranges of an AstroWaveNet config (before a model_dir exists).
+
+  Raises:
+    ConfigError: Names the key, its value and what is expected.
+  """
+  from tf_util import errors  # pylint: disable=import-outside-toplevel
+
+  def positive_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+  def bad(key, value, expected):
+    raise errors.ConfigError("config hparams.{}: {!r} is not {}".format(key, value, expected))
+
+  hparams = config.get("hparams")
+  if not isinstance(hparams, dict):
+    raise errors.ConfigError("config needs an 'hparams' object")
+  for key in ("batch_size", "predict_n_steps_ahead", "dilation_kernel_width",
+              "skip_output_dim", "preprocess_output_size", "preprocess_kernel_width",
+              "num_residual_blocks"):
+    if not positive_int(hparams.get(key)):
+      bad(key, hparams.get(key), "an integer >= 1")
+  rates = hparams.get("dilation_rates")
+  if not isinstance(rates, list) or not rates or not all(positive_int(r) for r in rates):
+    bad("dilation_rates", rates, "a non-empty list of integers >= 1")
+  rate = hparams.get("learning_rate")
+  if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
+    bad("learning_rate", rate, "a number > 0")
+  distribution = hparams.get("output_distribution") or {}
+  if distribution.get("type") not in ("normal", "categorical"):
+    bad("output_distribution.type", distribution.get("type"), "'normal' or 'categorical'")
+  if distribution["type"] == "categorical" and not positive_int(distribution.get("num_classes")):
+    bad("output_distribution.num_classes", distribution.get("num_classes"), "an integer >= 1")

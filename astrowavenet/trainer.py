@@ -54,8 +54,12 @@ def main(argv):
   if FLAGS.seed is not None:
     keras.utils.set_random_seed(FLAGS.seed)
   # Config and every input record are checked before model_dir is written.
-  config = config_util.apply_overrides(configurations.get_config(FLAGS.config_name),
-                                       FLAGS.config_overrides)
+  try:
+    base = configurations.get_config(FLAGS.config_name)
+  except ValueError as e:
+    raise errors.ConfigError(str(e)) from None
+  config = config_util.apply_overrides(base, FLAGS.config_overrides)
+  configurations.validate_config(config)
   for pattern in filter(None, (FLAGS.train_files, FLAGS.eval_files)):
     if not kepler_light_curves.validate_records(pattern):
       raise errors.RecordFormatError("{} holds no light curves".format(pattern))

@@ -331,6 +331,18 @@ def test_models_of_the_wrong_kind(models, bad_records, tmp_path):
   assert not (tmp_path / "wavenet").exists() and not (tmp_path / "flares.csv").exists()
 
 
+@pytest.mark.parametrize("overrides,culprits", [
+    ('{"hparams": {"batch_size": -3}}', ["hparams.batch_size", "-3"]),
+    ('{"hparams": {"dilation_rates": []}}', ["hparams.dilation_rates"]),
+    ('{"hparams": {"output_distribution": {"type": "poisson"}}}', ["output_distribution.type"]),
+])
+def test_astrowavenet_rejects_bad_config_before_model_dir(overrides, culprits, tmp_path):
+  assert_rejected(run("astrowavenet/trainer.py", "--train_files=" + str(TRAIN_SLICE),
+                      "--model_dir=wavenet", "--config_overrides=" + overrides, cwd=tmp_path),
+                  *culprits)
+  assert not (tmp_path / "wavenet").exists()
+
+
 def test_astrowavenet_checks_eval_files_before_training(kepler90_files, tmp_path):
   from astrowavenet.data import kepler_light_curves
   cadence_no, time, flux, mask = kepler_light_curves.process_light_curve(kepler90_files[:1])
