@@ -258,7 +258,6 @@ def _read_and_process_star(mission: Mission, data_dir: str, star_id, sector: int
   return process_tess_light_curve(time, mag, filename)
 
 
-@functools.lru_cache(maxsize=STAR_CACHE_SIZE)
 def read_and_process_star(mission: Mission, data_dir: str, star_id, sector: int | None = None,
                           spline_backend: str = "numpy"):
   """(time, flux) of one star's light curve (TESS: of one sector), processed as for
@@ -266,6 +265,7 @@ def read_and_process_star(mission: Mission, data_dir: str, star_id, sector: int 
   return _cached_star(mission, data_dir, star_id, sector, spline_backend)
 
 
+@functools.lru_cache(maxsize=STAR_CACHE_SIZE)
 def _cached_star(mission: Mission, data_dir: str, star_id, sector: int | None,
                  spline_backend: str):
   time, flux = _read_and_process_star(mission, data_dir, star_id, sector, None,
