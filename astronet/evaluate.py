@@ -82,17 +82,19 @@ def main(argv):
   from astronet.ops import training
   from tf_util import atomic_io
   members = prediction.load_members(FLAGS.model_dir, FLAGS.average, FLAGS.model)
-  labelling = prediction.label_inputs(members[0])
-  count = dataset_ops.validate_records(
-      dataset_ops.expand_file_pattern(FLAGS.eval_files), members[0].feature_lengths,
-      labelling["label_feature"], labelling["label_map"])
-  if not count:
-    raise errors.RecordFormatError("{} holds no records".format(FLAGS.eval_files))
   single = members[0]
   if len(members) == 1 and single.config is not None:
-    # A model_dir: the evaluation of training (batch means of the loss, as the originals).
+    # A model_dir: the evaluation of training (batch means of the loss, as the
+    # originals), which streams the records, so they are checked first.
+    inputs = single.config["inputs"]
+    count = dataset_ops.validate_records(
+        dataset_ops.expand_file_pattern(FLAGS.eval_files), single.feature_lengths,
+        inputs["label_feature"], inputs["label_map"])
+    if not count:
+      raise errors.RecordFormatError("{} holds no records".format(FLAGS.eval_files))
     result = training.evaluate(single.model, single.config, FLAGS.eval_files)
   else:
+    # Reads the records into memory once and checks them there.
     result = prediction.evaluate_members(members, FLAGS.eval_files, FLAGS.batch_size)
   for name in METRIC_NAMES:
     print("{}: {}".format(name, format_value(result.get(name))))

@@ -49,7 +49,6 @@ def main(argv):
     raise app.UsageError("--model_dir and --tfrecord_dir are required")
   # pylint: disable=import-outside-toplevel
   from astronet import plotting
-  from astronet.ops import dataset_ops
   from astronet.ops import error_analysis
   from astronet.ops import metrics
   from astronet.ops import prediction
@@ -58,11 +57,9 @@ def main(argv):
   filenames = prediction.record_files(FLAGS.tfrecord_dir, FLAGS.tfrecord_pattern)
   for filename in filenames:
     print(filename)
-  labelling = prediction.label_inputs(members[0])
-  # Truncated records, NaN views and labels outside the label map: one error.
-  dataset_ops.validate_records(filenames, members[0].feature_lengths,
-                               labelling["label_feature"], labelling["label_map"])
+  # Truncated records (read_records), NaN views and labels outside the label map: one error.
   records = prediction.read_records(filenames, members[0].feature_lengths)
+  prediction.check_records(records, prediction.label_inputs(members[0])["label_map"])
   probabilities = prediction.predict_members(members, records, FLAGS.batch_size)
   keys, labels, predictions = error_analysis.by_tce(records, probabilities)
   positive = error_analysis.positive_labels(records)

@@ -71,14 +71,9 @@ def remove_stale_temporaries(directory: str) -> list[str]:
     if not match or _pid_alive(int(match.group(1))):
       continue
     path = os.path.join(directory, name)
-    try:
-      if os.path.isdir(path):
-        shutil.rmtree(path)
-      else:
-        os.remove(path)
+    with contextlib.suppress(OSError):
+      _remove(path)
       removed.append(path)
-    except OSError:
-      pass
   return removed
 
 

@@ -35,6 +35,18 @@ VIEW_LENGTHS = {
 }
 
 
+def mission_of(feature_lengths) -> str | None:
+  """The mission whose view lengths {name: length} has (views it lacks are not
+  compared); None for no global_view / local_view or other lengths."""
+  if "global_view" not in feature_lengths and "local_view" not in feature_lengths:
+    return None
+  for mission, (global_length, local_length) in VIEW_LENGTHS.items():
+    if (feature_lengths.get("global_view", global_length) == global_length and
+        feature_lengths.get("local_view", local_length) == local_length):
+      return mission
+  return None
+
+
 def check_mission(mission: str) -> str:
   if mission not in MISSIONS:
     raise ValueError("Unknown mission {!r}; expected one of {}".format(

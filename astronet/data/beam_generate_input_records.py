@@ -1,6 +1,7 @@
 r"""Apache Beam variant of `generate_input_records.py`, for clusters.
 
-Same flags and outputs as generate_input_records.py (which it reuses), plus
+Same flags, outputs, lock and manifest as generate_input_records.py (both plan with
+astronet.data.record_generation), plus
 Beam's pipeline options, e.g.:
 
   python astronet/data/beam_generate_input_records.py \
@@ -116,10 +117,11 @@ def run(partitions: Sequence[tce_table.Partition], config: records.RecordConfig,
 
 def main(argv):
   from astronet.data import record_generation  # pylint: disable=import-outside-toplevel
-  _, config, partitions = record_generation.plan(**script_flags.record_flag_values())
+  values = script_flags.record_flag_values()
+  _, config, partitions = record_generation.plan(**values)
   pipeline_args = ["--runner={}".format(FLAGS.runner)] + list(argv[1:])
-  written = run(partitions, config, FLAGS.output_dir, FLAGS.overwrite,
-                pipeline_args)
+  with record_generation.guarded_output(FLAGS.output_dir, values, FLAGS.overwrite):
+    written = run(partitions, config, FLAGS.output_dir, FLAGS.overwrite, pipeline_args)
   logging.info("Wrote %d shards with Beam (%s)", len(written), FLAGS.runner)
   return 0
 

@@ -44,13 +44,9 @@ def main(argv):
   # pylint: disable=import-outside-toplevel
   from astronet.data import record_generation
   from astronet.data import records
-  from tf_util import atomic_io
   values = script_flags.record_flag_values()
   _, config, partitions = record_generation.plan(**values)
-  manifest = records.output_manifest(
-      FLAGS.input_tce_csv_file, {k: values[k] for k in record_generation.MANIFEST_SETTINGS})
-  with atomic_io.DirectoryLock(FLAGS.output_dir):
-    records.check_manifest(FLAGS.output_dir, manifest, FLAGS.overwrite)
+  with record_generation.guarded_output(FLAGS.output_dir, values, FLAGS.overwrite):
     results = record_generation.generate_records(partitions, config, FLAGS.output_dir,
                                                  FLAGS.num_worker_processes,
                                                  FLAGS.start_method, FLAGS.overwrite)

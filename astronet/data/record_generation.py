@@ -24,6 +24,14 @@ MANIFEST_SETTINGS = ("kepler_data_dir", "tess_data_dir", "num_train_shards", "cl
                      "reproduce_is_multi_quirk", "spline_backend")
 
 
+def guarded_output(output_dir: str, values: dict, overwrite: bool = False):
+  """records.guarded_output_dir for a job planned from `values` (plan's keyword
+  arguments, e.g. script_flags.record_flag_values()): its catalogs and the
+  MANIFEST_SETTINGS."""
+  return records.guarded_output_dir(output_dir, values["input_tce_csv_file"],
+                                    {k: values[k] for k in MANIFEST_SETTINGS}, overwrite)
+
+
 def record_config(kepler_data_dir: str | None, tess_data_dir: str | None,
                   reproduce_is_multi_quirk: bool = False, spline_backend: str = "numpy",
                   **unused) -> tuple[preprocess.Mission, records.RecordConfig]:

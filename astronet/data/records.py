@@ -19,6 +19,7 @@ workers do when they re-import the main script) stays cheap.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import logging
@@ -282,6 +283,27 @@ def check_manifest(output_dir: str, manifest: Mapping, overwrite: bool = False) 
           "or --overwrite to rebuild it".format(output_dir, ", ".join(differing)), output_dir)
     return
   atomic_io.write_json(path, manifest)
+
+
+@contextlib.contextmanager
+def guarded_output_dir(output_dir: str, catalog_files: Sequence[str], settings: Mapping,
+                       overwrite: bool = False):
+  """The output directory of a record job, locked, and checked to hold (or receive)
+  records of these catalogs and settings (see check_manifest).
+
+  Remote outputs (gs://, ... of a Beam runner) are not locked or checked: the
+  lock and manifest are local files.
+
+  Raises:
+    OutputBusyError: Another live job writes `output_dir`.
+    OutputError: It holds records built from other inputs.
+  """
+  if "://" in output_dir:
+    yield
+    return
+  with atomic_io.DirectoryLock(output_dir):
+    check_manifest(output_dir, output_manifest(catalog_files, settings), overwrite)
+    yield
 
 
 def shard_failures_path(shard_path: str) -> str:

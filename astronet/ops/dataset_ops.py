@@ -210,6 +210,15 @@ def validate_records(filenames: list[str], features: Mapping[str, int],
       check(chunk, index - len(chunk))
     total += index
 
+  raise_bad_records(bad_values, bad_labels, label_map)
+  return total
+
+
+def raise_bad_records(bad_values: list[str], bad_labels: list[str],
+                      label_map: Mapping | None) -> None:
+  """One RecordFormatError listing the records with non-finite views, else those with
+  labels outside `label_map` ('file:index ...' each, the first _MAX_LISTED); none if
+  both lists are empty."""
   def listing(items):
     more = len(items) - _MAX_LISTED
     return ", ".join(items[:_MAX_LISTED]) + (" and {} more".format(more) if more > 0 else "")
@@ -221,7 +230,6 @@ def validate_records(filenames: list[str], features: Mapping[str, int],
     raise errors.RecordFormatError(
         "{} record(s) have labels outside the label map {}: {}".format(
             len(bad_labels), sorted(label_map), listing(bad_labels)))
-  return total
 
 
 def build_dataset(file_pattern: str,

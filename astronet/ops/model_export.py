@@ -69,8 +69,7 @@ def member_card(path: str) -> dict:
 
 def model_card(members, feature_lengths: dict) -> dict:
   """The model card of an export (see module docstring)."""
-  mission = next((m for m, (g, _) in configurations.VIEW_LENGTHS.items()
-                  if feature_lengths.get("global_view") == g), None)
+  mission = configurations.mission_of(feature_lengths)
   views = {}
   if mission:
     spec = preprocess.get_mission(mission)

@@ -31,6 +31,7 @@ from astronet.ops import dataset_ops
 from astronet.ops import training
 from astronet.util import config_util
 from tf_util import errors
+from tf_util import metrics as shared_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -176,6 +177,20 @@ def split_non_finite(records: Records) -> tuple[Records, list[str]]:
   return records.subset(finite), bad
 
 
+def check_records(records: Records, label_map: Mapping) -> None:
+  """The checks of dataset_ops.validate_records on records already read: views
+  with NaN / inf, labels outside `label_map`.
+
+  Raises:
+    RecordFormatError: Listing the records (file:index and the value).
+  """
+  _, non_finite = split_non_finite(records)
+  bad_labels = ["{}:{} {}={!r}".format(records.filenames[records.file_index[i]],
+                                       records.record_index[i], records.keys[2], label)
+                for i, label in enumerate(records.labels) if label not in label_map]
+  dataset_ops.raise_bad_records(non_finite, bad_labels, label_map)
+
+
 @dataclasses.dataclass
 class Member:
   """One model of an ensemble.
@@ -275,12 +290,18 @@ def keras_file_inputs(path: str) -> list[str] | None:
   return [n for n in names if n] or None
 
 
-def _load_keras_file(path: str) -> keras.Model:
-  inputs = keras_file_inputs(path)
-  if inputs is not None and not any(name.endswith("_view") for name in inputs):
+def _check_astronet_inputs(path: str, input_names) -> None:
+  """Raises CheckpointError unless a model reads views (global_view / local_view ...)."""
+  if not any(name.endswith("_view") for name in input_names):
     raise errors.CheckpointError(
         "{} is not an Astronet model: its inputs are {} (Astronet models read "
-        "global_view / local_view)".format(path, sorted(inputs)))
+        "global_view / local_view)".format(path, sorted(input_names) or "none"))
+
+
+def _load_keras_file(path: str) -> keras.Model:
+  inputs = keras_file_inputs(path)
+  if inputs is not None:  # Told from the config: no attempt to load another family's layers.
+    _check_astronet_inputs(path, inputs)
   try:
     return keras.models.load_model(path, compile=False)
   except (ValueError, OSError, TypeError, KeyError, AttributeError) as e:
@@ -345,10 +366,7 @@ def load_member(path: str, expected_model: str | None = None) -> Member:
   else:
     model, _, config = training.load_model(path, expected_model)
   lengths = {name: int(t.shape[-1]) for name, t in _named_inputs(model).items()}
-  if not any(name.endswith("_view") for name in lengths):
-    raise errors.CheckpointError(
-        "{} is not an Astronet model: its inputs are {} (Astronet models read "
-        "global_view / local_view)".format(path, sorted(lengths) or "none"))
+  _check_astronet_inputs(path, lengths)
   if config is not None:
     lengths = training.feature_lengths(config)
   return Member(path, model, lengths,
@@ -361,11 +379,10 @@ def label_inputs(member: Member) -> dict:
     inputs = member.config["inputs"]
     return {"label_feature": inputs["label_feature"], "label_map": inputs["label_map"]}
   from astronet.astro_model import configurations  # pylint: disable=import-outside-toplevel
-  for mission, (global_length, local_length) in configurations.VIEW_LENGTHS.items():
-    if member.feature_lengths.get("global_view", global_length) == global_length and \
-        member.feature_lengths.get("local_view", local_length) == local_length:
-      inputs = configurations.base(mission)["inputs"]
-      return {"label_feature": inputs["label_feature"], "label_map": inputs["label_map"]}
+  mission = configurations.mission_of(member.feature_lengths)
+  if mission is not None:
+    inputs = configurations.base(mission)["inputs"]
+    return {"label_feature": inputs["label_feature"], "label_map": inputs["label_map"]}
   raise errors.CheckpointError("Cannot tell the mission (and labels) of {}: views {}".format(
       member.name, member.feature_lengths))
 
@@ -382,18 +399,16 @@ def evaluate_members(members: Sequence[Member], file_pattern: str,
     RecordFormatError: Unreadable records, NaN views, labels outside the map.
   """
   from astronet.ops import metrics  # pylint: disable=import-outside-toplevel
-  labelling = label_inputs(members[0])
-  filenames = dataset_ops.expand_file_pattern(file_pattern)
-  dataset_ops.validate_records(filenames, members[0].feature_lengths,
-                               labelling["label_feature"], labelling["label_map"])
-  records = read_records(filenames, members[0].feature_lengths)
-  label_map = labelling["label_map"]
+  label_map = label_inputs(members[0])["label_map"]
+  records = read_records(dataset_ops.expand_file_pattern(file_pattern),
+                         members[0].feature_lengths)
+  if not len(records):
+    raise errors.RecordFormatError("{} holds no records".format(file_pattern))
+  check_records(records, label_map)
   labels = np.array([label_map[label] for label in records.labels], np.int64)
   probabilities = predict_members(members, records, batch_size).astype(np.float64).mean(axis=0)
   result = metrics.binary_metrics(labels, probabilities)
-  clipped = np.clip(probabilities, 1e-7, 1 - 1e-7)
-  losses = -(labels * np.log(clipped) + (1 - labels) * np.log(1 - clipped))
-  result["loss"] = float(losses.mean()) if len(losses) else float("nan")
+  result["loss"] = shared_metrics.binary_cross_entropy(labels, probabilities)
   result["cross_entropy"] = result["loss"]
   result["num_members"] = len(members)
   return result

@@ -122,7 +122,6 @@ def define_record_flags() -> None:
 def record_flag_values() -> dict:
   """{name: value} of the flags define_record_flags defines (keyword arguments of
   astronet.data.record_generation.plan)."""
-  names = ("input_tce_csv_file", "kepler_data_dir", "tess_data_dir", "num_train_shards",
-           "clean", "threshold", "make_test_set", "test_set_min_sector",
-           "reproduce_is_multi_quirk", "spline_backend")
+  from astronet.data import record_generation  # pylint: disable=import-outside-toplevel
+  names = ("input_tce_csv_file",) + record_generation.MANIFEST_SETTINGS
   return {name: flags.FLAGS[name].value for name in names}
