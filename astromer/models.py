@@ -13,13 +13,21 @@ per-batch [B, maxlen, d_model] arrays, padding included.
 
 from __future__ import annotations
 
+import json as json_lib
+import os
 from collections.abc import Sequence
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 from astromer import encoder
 from astromer import preprocessing
 from astromer import weights as weights_lib
+from tf_util import atomic_io
+from tf_util import distribute
+from tf_util import inference
+from tf_util import training_loop
 
 
 class SingleBandEncoder:
@@ -97,13 +105,8 @@ class SingleBandEncoder:
         loss scaling (GPUs).
       jit_compile: XLA-compiled train step.
     """
-    import json as json_lib  # pylint: disable=import-outside-toplevel
-    import os  # pylint: disable=import-outside-toplevel
 
-    import keras  # pylint: disable=import-outside-toplevel
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-    from tf_util import distribute  # pylint: disable=import-outside-toplevel
     del verbose  # Ignored, as in the original.
     strategy = distribute.make_strategy(distribution)
     chief = distribute.is_chief(strategy)
@@ -113,32 +116,16 @@ class SingleBandEncoder:
     if distribution not in (None, "none") or mixed_precision:
       self._rebuild(strategy, mixed_precision)
     with strategy.scope():
-      optimizer = keras.optimizers.Adam(lr, beta_1=0.9, beta_2=0.98, epsilon=1e-9)
-      if mixed_precision:
-        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-    variables = self.model.trainable_variables
-    replicas = strategy.num_replicas_in_sync
+      optimizer = training_loop.wrap_optimizer(
+          keras.optimizers.Adam(lr, beta_1=0.9, beta_2=0.98, epsilon=1e-9), mixed_precision)
 
-    def replica_step(batch):
-      with tf.GradientTape() as tape:
-        reconstruction = self.model(_model_inputs(batch), training=False)["reconstruction"]
-        loss = rmse(tf.cast(reconstruction, tf.float32), batch) / replicas
-        scaled = optimizer.scale_loss(loss) if mixed_precision else loss
-      optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
-      return loss
-
-    if jit_compile:
-      replica_step = tf.function(replica_step, jit_compile=True)
-
-    @tf.function(reduce_retracing=True)
-    def train_step(batch):
-      return strategy.reduce(tf.distribute.ReduceOp.SUM,
-                             strategy.run(replica_step, args=(batch,)), axis=None)
-
-    @tf.function(reduce_retracing=True)
-    def valid_step(batch):
+    def batch_loss(batch):
       reconstruction = self.model(_model_inputs(batch), training=False)["reconstruction"]
       return rmse(tf.cast(reconstruction, tf.float32), batch)
+
+    train_step = training_loop.make_train_step(
+        batch_loss, lambda: [self.model.trainable_variables], [optimizer], strategy, jit_compile)
+    valid_step = tf.function(batch_loss, reduce_retracing=True)
 
     if distribution not in (None, "none"):
       if not isinstance(train_batches, tf.data.Dataset):
@@ -153,49 +140,41 @@ class SingleBandEncoder:
     writers = {split: tf.summary.create_file_writer(os.path.join(write_path, "logs", split))
                for split in ("train", "valid")}
     history = {"train": [], "valid": []}
-    best, waited = np.inf, 0
-    for epoch in range(epochs):
-      train_loss = float(np.mean([float(train_step(b)) for b in train_batches]))
+    progress = {"best": np.inf, "waited": 0}
+
+    def on_epoch_end(epoch: int, train_loss: float) -> bool:
       valid_loss = float(np.mean([float(valid_step(b)) for b in valid_batches]))
       history["train"].append(train_loss)
       history["valid"].append(valid_loss)
       for split, value in (("train", train_loss), ("valid", valid_loss)):
         with writers[split].as_default(step=epoch):
           tf.summary.scalar("mse", value)
-      if valid_loss < best:
-        best, waited = valid_loss, 0
+      if valid_loss < progress["best"]:
+        progress.update(best=valid_loss, waited=0)
         weights_lib.save_checkpoint(self.model, os.path.join(write_path, "weights"))
         with open(os.path.join(write_path, "conf.json"), "w") as f:
           json_lib.dump(self.conf(), f, indent=1)
-      else:
-        waited += 1
-        if waited >= patience:
-          break
+        return False
+      progress["waited"] += 1
+      return progress["waited"] >= patience
+
+    training_loop.run_epochs(train_step, train_batches, epochs, on_epoch_end)
     if not chief:
       distribute.remove_write_dir(write_path)
     return history
 
   def _rebuild(self, strategy, mixed_precision: bool) -> None:
     """The same encoder and weights, built under `strategy` (and mixed_float16)."""
-    import keras  # pylint: disable=import-outside-toplevel
     weights = self.model.get_weights()
-    if mixed_precision:
-      keras.mixed_precision.set_global_policy("mixed_float16")
-    try:
-      with strategy.scope():
-        model = encoder.build_astromer(self.num_layers, self.d_model, self.num_heads, self.dff,
-                                       self.base, self.dropout, self.maxlen, self.use_residuals)
-        model.set_weights(weights)
-    finally:
-      if mixed_precision:
-        keras.mixed_precision.set_global_policy("float32")
+    with training_loop.compute_policy(mixed_precision), strategy.scope():
+      model = encoder.build_astromer(self.num_layers, self.d_model, self.num_heads, self.dff,
+                                     self.base, self.dropout, self.maxlen, self.use_residuals)
+      model.set_weights(weights)
     self.model = model
 
   def export_onnx(self, path: str) -> str:
     """Writes the encoder ({"input", "times", "mask_in"} -> embedding) as ONNX (extra `onnx`)."""
-    import keras  # pylint: disable=import-outside-toplevel
 
-    from tf_util import atomic_io  # pylint: disable=import-outside-toplevel
     embedding = [t for t in self.model.outputs if t.shape[-1] == self.d_model][0]
     encoder_only = keras.Model(self.model.inputs, embedding, name="astromer_encoder")
     zeros = {k: np.zeros([1, self.maxlen, 1], np.float32) for k in ("input", "times", "mask_in")}
@@ -211,14 +190,11 @@ class SingleBandEncoder:
             "max_obs": self.maxlen, "use_leak": self.use_residuals}
 
   def _predict(self, windows: dict, batch_size: int) -> np.ndarray:
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-    if getattr(self, "_embed", None) is None:  # one traced graph, not eager layer calls
-      self._embed = tf.function(lambda b: self.model(b, training=False)["embedding"],
-                                reduce_retracing=True)
+    embed = inference.predict_function(self.model, output="embedding")
     outputs = []
     for start in range(0, len(windows["length"]), batch_size):
       batch = {k: windows[k][start:start + batch_size] for k in ("input", "times", "mask_in")}
-      outputs.append(self._embed(batch).numpy())
+      outputs.append(embed(batch).numpy())
     return np.concatenate(outputs) if outputs else np.zeros([0, self.maxlen, self.d_model])
 
   def encode(self, dataset: Sequence, oids_list: Sequence | None = None, labels=None,
@@ -266,7 +242,6 @@ def _training_tensors(batch) -> dict:
 
 def rmse(reconstruction, batch):
   """sqrt(mean over the batch of the per-window masked mean squared error) (the original's loss)."""
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
   mask = tf.cast(batch["mask_out"], tf.float32)
   squared = mask * tf.square(tf.cast(batch["output"], tf.float32) - reconstruction)
   per_window = tf.math.divide_no_nan(tf.reduce_sum(squared, axis=[1, 2]),

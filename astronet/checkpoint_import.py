@@ -337,29 +337,6 @@ def weights_by_name(model: keras.Model) -> dict[str, np.ndarray]:
   return {name: np.asarray(v) for name, v in keras_weight_names(model).items()}
 
 
-def load_weights(path: str) -> tuple[dict[str, np.ndarray], TF1Checkpoint | None]:
-  """Weights by TF1 name from a TF1 checkpoint, a .keras file or a train.py model_dir.
-
-  Returns:
-    (weights, the TF1Checkpoint if `path` was one else None).
-
-  Raises:
-    CheckpointError: Nothing loadable at `path`.
-  """
-  if os.path.isfile(path) and path.endswith(".keras"):
-    try:
-      model = keras.models.load_model(path, compile=False)
-    except (ValueError, OSError, TypeError) as e:
-      raise errors.CheckpointError("Cannot load Keras model {}: {}".format(path, e)) from None
-    return weights_by_name(model), None
-  if is_tf1_checkpoint(path):
-    checkpoint = read_tf1_checkpoint(path)
-    return checkpoint.weights, checkpoint
-  from astronet.ops import training  # pylint: disable=import-outside-toplevel
-  model, _, _ = training.load_model(path)
-  return weights_by_name(model), None
-
-
 def adam_iterations(checkpoint: TF1Checkpoint, beta_1: float = 0.9) -> int:
   """Number of Adam updates of a TF1 AdamOptimizer (beta1_power = beta1**(t+1))."""
   if "beta1_power" in checkpoint.globals:

@@ -78,8 +78,8 @@ def main(argv):
     check_output(FLAGS.output)
   # pylint: disable=import-outside-toplevel
   from astronet.ops import dataset_ops
+  from astronet.ops import evaluation
   from astronet.ops import prediction
-  from astronet.ops import training
   from tf_util import atomic_io
   members = prediction.load_members(FLAGS.model_dir, FLAGS.average, FLAGS.model)
   single = members[0]
@@ -92,7 +92,7 @@ def main(argv):
         inputs["label_feature"], inputs["label_map"])
     if not count:
       raise errors.RecordFormatError("{} holds no records".format(FLAGS.eval_files))
-    result = training.evaluate(single.model, single.config, FLAGS.eval_files)
+    result = evaluation.evaluate(single.model, single.config, FLAGS.eval_files)
   else:
     # Reads the records into memory once and checks them there.
     result = prediction.evaluate_members(members, FLAGS.eval_files, FLAGS.batch_size)

@@ -56,6 +56,7 @@ def import_to(tf1_checkpoint: str, output: str, model_name: str | None = None,
   """Imports `tf1_checkpoint` into `output` (.keras file or model_dir); returns a summary."""
   # pylint: disable=import-outside-toplevel
   from astronet import checkpoint_import
+  from astronet.astro_model import configurations
   from astronet.ops import training
   from tf_util import atomic_io
   from tf_util import errors
@@ -65,7 +66,7 @@ def import_to(tf1_checkpoint: str, output: str, model_name: str | None = None,
              "global_step": checkpoint.global_step,
              "num_variables": len(checkpoint.weights),
              "num_parameters": int(model.count_params()),
-             "views": training.feature_lengths(config)}
+             "views": configurations.feature_lengths(config)}
   if output.endswith(".keras"):
     if restore_optimizer:
       raise ValueError("--restore_optimizer needs a directory --output (a train.py "

@@ -18,6 +18,7 @@ import os
 from absl import app
 from absl import flags
 
+from astronet import missions
 from tf_util import cli
 from tf_util import errors
 
@@ -47,36 +48,34 @@ def main(argv):
   del argv
   if bool(FLAGS.kepler_data_dir) == bool(FLAGS.tess_data_dir):
     raise app.UsageError("Give exactly one of --kepler_data_dir and --tess_data_dir")
-  mission = "kepler" if FLAGS.kepler_data_dir else "tess"
-  star_id = FLAGS.kepler_id if mission == "kepler" else FLAGS.tic_id
+  mission = missions.KEPLER if FLAGS.kepler_data_dir else missions.TESS
+  star_id = FLAGS.tic_id if mission.has_sectors else FLAGS.kepler_id
   if star_id is None or None in (FLAGS.period, FLAGS.t0, FLAGS.duration) or not FLAGS.model_dir:
     raise app.UsageError("--model_dir, the star id, --period, --t0 and --duration are required")
   data_dir = FLAGS.kepler_data_dir or FLAGS.tess_data_dir
   if not os.path.isdir(data_dir):
     raise errors.LightCurveFileError("--{}_data_dir {} is not a directory".format(
-        mission, data_dir), data_dir)
+        mission.name, data_dir), data_dir)
   # pylint: disable=import-outside-toplevel
   import numpy as np
 
-  from astronet.astro_model import configurations as base_configurations
   from astronet.data import tce_views
   from astronet.ops import prediction
   members = prediction.load_members(FLAGS.model_dir, FLAGS.average, FLAGS.model)
   lengths = members[0].feature_lengths
-  expected = base_configurations.VIEW_LENGTHS[mission][0]
-  if lengths.get("global_view", expected) != expected:
+  if missions.of_view_lengths(lengths) is not mission:
     raise errors.CheckpointError("The model in {} takes views {}, not {} views".format(
-        FLAGS.model_dir, lengths, mission))
-  views = tce_views.process_tce(star_id, FLAGS.period, FLAGS.t0, FLAGS.duration, mission,
-                                data_dir, FLAGS.sector if mission == "tess" else None)
+        FLAGS.model_dir, lengths, mission.name))
+  views = tce_views.process_tce(star_id, FLAGS.period, FLAGS.t0, FLAGS.duration, mission.name,
+                                data_dir, FLAGS.sector if mission.has_sectors else None)
   batch = {name: np.asarray(views[name], np.float32)[None, :] for name in lengths}
   probability = float(np.mean([m.probabilities(batch)[0] for m in members]))
   print("Prediction:", probability)
   if FLAGS.output_image_file:
     from astronet import plotting
     plotting.plot_views(views["global_view"], views["local_view"],
-                        "{} {}: p = {:.3f}".format("KIC" if mission == "kepler" else "TIC",
-                                                   star_id, probability),
+                        "{} {}: p = {:.3f}".format(mission.star_prefix, star_id,
+                                                   probability),
                         FLAGS.output_image_file)
   return 0
 

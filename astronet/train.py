@@ -44,6 +44,7 @@ def main(argv):
   # pylint: disable=import-outside-toplevel
   import keras
 
+  from astronet.ops import evaluation
   from astronet.ops import training
   if FLAGS.seed is not None:
     keras.utils.set_random_seed(FLAGS.seed)
@@ -62,7 +63,7 @@ def main(argv):
                            FLAGS.eval_every_steps, FLAGS.save_every_steps,
                            FLAGS.shuffle_buffer_size, FLAGS.seed)
   if result:
-    print(training.format_metrics(result))
+    print(evaluation.format_metrics(result))
   return 0
 
 

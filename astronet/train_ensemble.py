@@ -43,6 +43,7 @@ def main(argv):
                            "come from --seed_base)".format(unsupported))
   # pylint: disable=import-outside-toplevel
   from astronet.ops import ensemble_training
+  from astronet.ops import evaluation
   from astronet.ops import training
   from tf_util import atomic_io
   indices = list(range(1, FLAGS.num_models + 1))
@@ -58,7 +59,7 @@ def main(argv):
                             FLAGS.shuffle_buffer_size)
   for index, result in zip(indices, results):
     if result:
-      print("model_{}: {}".format(index, training.format_metrics(result)))
+      print("model_{}: {}".format(index, evaluation.format_metrics(result)))
   return 0
 
 

@@ -2,7 +2,9 @@
 
 A model_dir holds config.json ({"model": "AstroWaveNet", "config", "dims"}),
 checkpoints (resumed after an interruption), TensorBoard summaries and
-model.keras, as astronet.ops.training.Trainer writes them.
+model.keras and training.json: tf_util.model_dir's layout, written by
+astronet.ops.training.Trainer, whose loop (tf_util.training_loop) this trainer
+runs with the AstroWaveNet model, inputs and loss.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ import numpy as np
 import tensorflow as tf
 
 from astronet.ops import training
-from astronet.util import config_util
 from astrowavenet import astrowavenet_model as awn
 from astrowavenet.data import kepler_light_curves
 from tf_util import errors
+from tf_util import model_dir as model_dir_lib
 
 MODEL_NAME = "AstroWaveNet"
 
@@ -72,21 +74,20 @@ def evaluate(model, config: Mapping, file_pattern: str, max_length: int = 1024) 
 def load_model(model_dir: str):
   """(model, config) of a trainer model_dir (latest checkpoint)."""
 
-  saved = config_util.read_config(model_dir)
+  saved = model_dir_lib.read_config(model_dir)
   if saved is None:
     raise errors.CheckpointError("{} has no {}: not an AstroWaveNet model directory".format(
-        model_dir, config_util.CONFIG_FILE))
+        model_dir, model_dir_lib.CONFIG_FILE))
   if saved.get("model") != MODEL_NAME:
     kind = saved.get("model") or ("an original TF1 model's config" if "hparams" in saved
                                   or "inputs" in saved else "another program's config")
     raise errors.CheckpointError(
         "{}/{} describes {}, not an AstroWaveNet trained by astrowavenet/trainer.py (an "
         "original TF1 AstroWaveNet checkpoint is imported with trainer.py "
-        "--warm_start_from)".format(model_dir, config_util.CONFIG_FILE, kind))
+        "--warm_start_from)".format(model_dir, model_dir_lib.CONFIG_FILE, kind))
   config = saved["config"]
   model = awn.build_model(config["hparams"], *config["dims"])
-  latest = tf.train.latest_checkpoint(model_dir)
-  if latest is None:
+  if model_dir_lib.restore_latest(tf.train.Checkpoint(model=model), model_dir, partial=True,
+                                  model_name=MODEL_NAME) is None:
     raise errors.CheckpointError("No checkpoint in {}".format(model_dir))
-  tf.train.Checkpoint(model=model).restore(latest).expect_partial()
   return model, config

@@ -46,9 +46,9 @@ def bench_training(train_files: str, steps: int, warmup: int, model_dir: str) ->
 
 
 def bench_prediction(trainer, predict_files: list[str]) -> dict:
+  from astronet.astro_model import configurations  # pylint: disable=import-outside-toplevel
   from astronet.ops import prediction  # pylint: disable=import-outside-toplevel
-  from astronet.ops import training  # pylint: disable=import-outside-toplevel
-  lengths = training.feature_lengths(trainer.config)
+  lengths = configurations.feature_lengths(trainer.config)
   members = [prediction.Member("a", trainer.model, lengths),
              prediction.Member("b", trainer.model, lengths)]
   prediction.predict_members(members, prediction.read_records(predict_files[:1], lengths))

@@ -36,12 +36,13 @@ def scratch(train_files, val_files, model_dir, steps, seed):
   import keras  # pylint: disable=import-outside-toplevel
 
   from astronet import models  # pylint: disable=import-outside-toplevel
+  from astronet.ops import evaluation  # pylint: disable=import-outside-toplevel
   from astronet.ops import training  # pylint: disable=import-outside-toplevel
   keras.utils.set_random_seed(seed)
   config = models.get_model_config("AstroCNNModel", "local_global", "tess")
   trainer = training.Trainer("AstroCNNModel", config, model_dir)
   trainer.train(train_files, steps, save_every_steps=1000, seed=seed, verbose=False)
-  return training.evaluate(trainer.model, config, val_files)
+  return evaluation.evaluate(trainer.model, config, val_files)
 
 
 def main():
@@ -97,8 +98,8 @@ def main():
   if not towers.exists():
     import shutil
 
-    from astronet.ops import training
-    model, name, config = training.load_model(str(work / "b_head_only"))
+    from astronet.ops import model_loading
+    model, name, config = model_loading.load_model(str(work / "b_head_only"))
     import tensorflow as tf
     fresh = __import__("astronet.models", fromlist=["build_model"]).build_model(name, config)
     tf.train.Checkpoint(model=fresh).restore(str(work / "b_head_only" / "ckpt-0")).expect_partial()

@@ -1,6 +1,6 @@
 """TESS 2-min light curves -> labelled 100-cadence windows of 3 features for flare detection.
 
-Per light curve (SPOC `*_lc.fits`, via light_curve_util.fits_io):
+Per light curve (SPOC `*_lc.fits`, read by light_curve_util.tess_io, flagged cadences kept):
 * rows with finite TIME and flux are kept in file order; flagged cadences stay
   (their QUALITY != 0 is the third feature) — the rule of the fixtures'
   reference windows (windows100_labels_fixtures.csv);
@@ -33,7 +33,7 @@ import os
 
 import numpy as np
 
-from light_curve_util import util
+from light_curve_util import tess_io
 from tf_util import errors
 
 WINDOW = 100
@@ -70,30 +70,22 @@ def read_light_curve(path: str, flux_column: str = "PDCSAP_FLUX") -> LightCurve:
     LightCurveFileError / MissingFieldError: Unreadable file or missing column.
     EmptyLightCurveError: Fewer than WINDOW finite cadences, or all flagged.
   """
-  from light_curve_util import fits_io  # pylint: disable=import-outside-toplevel
-  table = fits_io.read_fits_columns(path, "LIGHTCURVE", ["TIME", flux_column, "QUALITY"],
-                                    header_keys=["TICID", "SECTOR"])
-  time = np.asarray(table.columns["TIME"], np.float64)
-  flux = np.asarray(table.columns[flux_column], np.float64)
-  quality = np.asarray(table.columns["QUALITY"]) != 0
-  keep = np.isfinite(time) & np.isfinite(flux)
-  time, flux, quality = time[keep], flux[keep], quality[keep]
-  util.check_times(time, path)
+  # The one TESS FITS reader, keeping flagged cadences (their flag is a feature).
+  time, flux, meta = tess_io.read_tess_fits_light_curve(path, "spoc", flux_column,
+                                                        keep_flagged=True)
+  time, flux, quality = np.asarray(time, np.float64), np.asarray(flux, np.float64), meta["flagged"]
   if len(time) < WINDOW:
     raise errors.EmptyLightCurveError("{}: {} finite cadences of {}; a window needs {}".format(
         path, len(time), flux_column, WINDOW))
-  if quality.all():
-    raise errors.EmptyLightCurveError("{}: every finite cadence is flagged (QUALITY != 0)".format(
-        path))
   median = np.median(flux[~quality])
   if not median > 0:
     raise errors.LightCurveFileError("{}: median {} flux is {}".format(path, flux_column, median),
                                      path)
   relative = flux / median - 1.0
-  tic = table.header.get("TICID")
+  tic = meta["tic_id"]
   if tic is None:
     raise errors.MissingFieldError("{}: no TICID in the primary header".format(path), path)
-  return LightCurve(int(tic), table.header.get("SECTOR"), time, relative, quality,
+  return LightCurve(int(tic), meta["sector"], time, relative, quality,
                     noise_sigma(relative[~quality]), path)
 
 

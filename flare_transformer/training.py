@@ -18,6 +18,7 @@ import time
 
 import keras
 import numpy as np
+import tensorflow as tf
 from absl import logging
 
 from flare_transformer import config as config_lib
@@ -25,6 +26,10 @@ from flare_transformer import data
 from flare_transformer import metrics
 from flare_transformer import model as model_lib
 from tf_util import atomic_io
+from tf_util import distribute
+from tf_util import inference
+from tf_util import model_dir
+from tf_util import training_loop
 
 KEEP_CHECKPOINTS = 3
 
@@ -43,7 +48,6 @@ def load_windows(config: dict) -> dict:
 def make_dataset(split: dict, batch_size: int, class_weights: dict | None = None,
                  shuffle_seed: int | None = None):
   """tf.data of (window, label[, sample weight]) batches, prefetched."""
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
   y = split["y"].astype(np.float32)[:, None]
   parts = (split["x"], y)
   if class_weights:
@@ -56,52 +60,39 @@ def make_dataset(split: dict, batch_size: int, class_weights: dict | None = None
 
 
 def predict_probabilities(model, windows: np.ndarray, batch_size: int = 256) -> np.ndarray:
-  """Flare probability [n] of windows [n, 100, 3], by direct calls of the model
-  (valid under every strategy; Keras 3's predict() fails under multi-worker)."""
-  out = [np.asarray(model(windows[i:i + batch_size], training=False), np.float32)[:, 0]
-         for i in range(0, len(windows), batch_size)]
-  return np.concatenate(out) if out else np.zeros([0], np.float32)
+  """Flare probability [n] of windows [n, 100, 3] (tf_util.inference; valid under every
+  strategy, where Keras 3's predict() fails under multi-worker)."""
+  return inference.predict_arrays(model, windows, batch_size).reshape(-1)
 
 
 def fit_custom_loop(model, strategy, dataset, epochs: int, initial_epoch: int,
                     callback: keras.callbacks.Callback, verbose: int = 1) -> None:
-  """model.fit's job, as a tf.distribute training loop.
+  """model.fit's job, with tf_util.training_loop's distributed step and epoch loop.
 
   Keras 3's fit() does not run under MultiWorkerMirroredStrategy
   (keras-team/keras#20585), so multi-worker training uses this loop: the same
   weighted binary cross-entropy (mean over the global batch), the compiled
   optimizer, and `callback.on_epoch_end` with the epoch's mean loss.
   """
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  optimizer = model.optimizer
-  scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
 
-  def replica_step(batch):
-    x, y = batch[0], batch[1]
-    with tf.GradientTape() as tape:
-      per_example = keras.losses.binary_crossentropy(y, model(x, training=True))
-      if len(batch) > 2:
-        per_example = per_example * batch[2]
-      loss = tf.nn.compute_average_loss(per_example)
-      scaled_loss = optimizer.scale_loss(loss) if scaled else loss
-    grads = tape.gradient(scaled_loss, model.trainable_variables)
-    optimizer.apply_gradients(zip(grads, model.trainable_variables))
-    return loss
+  def batch_loss(batch):
+    per_example = keras.losses.binary_crossentropy(batch[1], model(batch[0], training=True))
+    if len(batch) > 2:
+      per_example = per_example * batch[2]
+    return tf.reduce_mean(per_example)
 
-  @tf.function
-  def step(batch):
-    return strategy.reduce(tf.distribute.ReduceOp.SUM,
-                           strategy.run(replica_step, args=(batch,)), axis=None)
+  step = training_loop.make_train_step(batch_loss, lambda: [model.trainable_variables],
+                                       [model.optimizer], strategy)
+
+  def on_epoch_end(epoch: int, loss: float) -> bool:
+    if verbose:
+      logging.info("epoch %d/%d: loss %.4f", epoch + 1, epochs, loss)
+    callback.on_epoch_end(epoch, {"loss": loss})
+    return bool(getattr(model, "stop_training", False))
 
   callback.set_model(model)
-  distributed = strategy.experimental_distribute_dataset(dataset)
-  for epoch in range(initial_epoch, epochs):
-    losses = [float(step(batch)) for batch in distributed]
-    if verbose:
-      logging.info("epoch %d/%d: loss %.4f", epoch + 1, epochs, float(np.mean(losses)))
-    callback.on_epoch_end(epoch, {"loss": float(np.mean(losses))})
-    if getattr(model, "stop_training", False):
-      break
+  training_loop.run_epochs(step, strategy.experimental_distribute_dataset(dataset), epochs,
+                           on_epoch_end, initial_epoch)
 
 
 def _checkpoints(checkpoint_dir: str) -> dict[int, str]:
@@ -134,7 +125,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
     improved = val_metrics["f1"] > self.state["best_f1"]
     if improved:
       self.state["best_f1"], self.state["wait"] = val_metrics["f1"], 0
-      _save_model(self.model, os.path.join(self.checkpoint_dir, "best_model.keras"))
+      model_dir.save_keras(self.model, os.path.join(self.checkpoint_dir, "best_model.keras"))
     else:
       self.state["wait"] += 1
     path = os.path.join(self.checkpoint_dir, "checkpoint_epoch_{}.keras".format(epoch + 1))
@@ -142,7 +133,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
     # epochs that have both (a kill between the two writes cannot break it).
     atomic_io.write_json(path[:-len(".keras")] + ".json",
                          {"epoch": epoch + 1, "val_metrics": val_metrics, **self.state})
-    _save_model(self.model, path)
+    model_dir.save_keras(self.model, path)
     found = _checkpoints(self.checkpoint_dir)
     for old in sorted(found)[:-KEEP_CHECKPOINTS]:
       for old_path in (found[old], found[old][:-len(".keras")] + ".json"):
@@ -154,12 +145,6 @@ class EpochCheckpoint(keras.callbacks.Callback):
     if self.state["wait"] >= self.patience:
       logging.info("early stopping: no better validation F1 for %d epochs", self.patience)
       self.model.stop_training = True
-
-
-def _save_model(model, path: str) -> None:
-  # Keras wants the .keras suffix, so the temporary name keeps it.
-  with atomic_io.atomic_path(path) as tmp:
-    model.save(tmp)
 
 
 def compile_model(model, training: dict, jit_compile: bool = False) -> None:
@@ -180,8 +165,6 @@ def train(config: dict, run_dir: str | None = None, resume: bool = False, verbos
   jit_compile: XLA-compiled train step.
   """
   import yaml  # pylint: disable=import-outside-toplevel
-
-  from tf_util import distribute  # pylint: disable=import-outside-toplevel
   # First: a multi-worker strategy must exist before other TF ops run.
   strategy = distribute.make_strategy(distribution)
   chief = distribute.is_chief(strategy)
@@ -213,23 +196,17 @@ def train(config: dict, run_dir: str | None = None, resume: bool = False, verbos
   state = {"best_f1": -1.0, "wait": 0, "history": []}
   initial_epoch = 0
   existing = _checkpoints(checkpoint_dir)
-  if mixed_precision:
-    keras.mixed_precision.set_global_policy("mixed_float16")
-  try:
-    with strategy.scope():
-      if resume and existing:
-        initial_epoch = max(existing)
-        model = model_lib.load_model(existing[initial_epoch], compile=True)
-        with open(existing[initial_epoch][:-len(".keras")] + ".json") as f:
-          saved = json.load(f)
-        state = {k: saved[k] for k in ("best_f1", "wait", "history")}
-        logging.info("resumed %s at epoch %d", run_dir, initial_epoch)
-      else:
-        model = model_lib.build_model(config["model"])
-        compile_model(model, training, jit_compile)
-  finally:
-    if mixed_precision:
-      keras.mixed_precision.set_global_policy("float32")
+  with training_loop.compute_policy(mixed_precision), strategy.scope():
+    if resume and existing:
+      initial_epoch = max(existing)
+      model = model_lib.load_model(existing[initial_epoch], compile=True)
+      with open(existing[initial_epoch][:-len(".keras")] + ".json") as f:
+        saved = json.load(f)
+      state = {k: saved[k] for k in ("best_f1", "wait", "history")}
+      logging.info("resumed %s at epoch %d", run_dir, initial_epoch)
+    else:
+      model = model_lib.build_model(config["model"])
+      compile_model(model, training, jit_compile)
   callback = EpochCheckpoint(windows["val"], checkpoint_dir, training["early_stopping_patience"],
                              state)
   start = time.time()

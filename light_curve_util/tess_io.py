@@ -160,8 +160,13 @@ def read_tess_fits_light_curve(filename: str,
                                pipeline: str = "spoc",
                                flux_column: str | None = None,
                                quality_bitmask: int | None = None,
-                               light_curve_extension: str = "LIGHTCURVE"):
+                               light_curve_extension: str = "LIGHTCURVE",
+                               keep_flagged: bool = False):
   """Reads time and flux from a SPOC or QLP TESS FITS light curve.
+
+  The one reader of TESS FITS light curves: the Astronet pipeline drops
+  flagged cadences; the flare tools keep them (`keep_flagged`) and use the
+  flag as a feature.
 
   Args:
     filename: Path of the FITS file.
@@ -171,24 +176,27 @@ def read_tess_fits_light_curve(filename: str,
     quality_bitmask: Cadences with QUALITY & quality_bitmask != 0 are dropped;
       None drops every flagged cadence (QUALITY != 0).
     light_curve_extension: Name of the table extension.
+    keep_flagged: Keep the finite cadences that `quality_bitmask` flags (in file
+      order), marked in metadata["flagged"].
 
   Returns:
     time: float64 array (BTJD, days).
     flux: Array of flux values (e-/s for SPOC, relative for QLP).
     metadata: dict with pipeline, flux_column (the column read), num_cadences,
-      num_kept, sector and tic_id (from the primary header, None if absent).
+      num_kept, sector and tic_id (from the primary header, None if absent),
+      flagged (bool array aligned with time: the cadence is flagged).
 
   Raises:
     LightCurveFileError / MissingFieldError: Unreadable file, missing column.
     EmptyLightCurveError: No finite, unflagged cadence.
-    ValueError: Unknown pipeline or flux column.
+    ConfigError (a ValueError): Unknown pipeline or flux column.
   """
   if pipeline not in FLUX_COLUMNS:
-    raise ValueError("pipeline must be one of {}. Got: {!r}".format(
+    raise errors.ConfigError("pipeline must be one of {}. Got: {!r}".format(
         sorted(FLUX_COLUMNS), pipeline))
   flux_column = flux_column or FLUX_COLUMNS[pipeline][0]
   if flux_column not in FLUX_COLUMNS[pipeline]:
-    raise ValueError("flux_column for {} must be one of {}. Got: {!r}".format(
+    raise errors.ConfigError("flux_column for {} must be one of {}. Got: {!r}".format(
         pipeline, FLUX_COLUMNS[pipeline], flux_column))
   flux_request = _FLUX_COLUMN_ALIASES.get(flux_column, flux_column)
   table = fits_io.read_fits_columns(
@@ -199,11 +207,12 @@ def read_tess_fits_light_curve(filename: str,
   quality = table.columns["QUALITY"]
   flagged = quality != 0 if quality_bitmask is None else (
       quality & quality_bitmask) != 0
-  keep = ~flagged & np.isfinite(time) & np.isfinite(flux)
-  if not np.any(keep):
+  finite = np.isfinite(time) & np.isfinite(flux)
+  if not np.any(finite & ~flagged):
     raise errors.EmptyLightCurveError(
         "No finite, unflagged TIME/{} values in {} ({} cadences)".format(
             table.resolved[flux_column], filename, len(time)))
+  keep = finite if keep_flagged else finite & ~flagged
   util.check_times(time[keep], filename)
   metadata = {
       "pipeline": pipeline,
@@ -212,5 +221,6 @@ def read_tess_fits_light_curve(filename: str,
       "num_kept": int(np.sum(keep)),
       "sector": table.header["SECTOR"],
       "tic_id": table.header["TICID"],
+      "flagged": flagged[keep],
   }
   return time[keep], flux[keep], metadata

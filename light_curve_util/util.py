@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import scipy.interpolate
 
 from tf_util import errors
 
@@ -118,6 +117,7 @@ def interpolate_missing_time(time: np.ndarray,
     raise errors.EmptyLightCurveError(
         "Cannot interpolate time with fewer than 2 finite values. Got "
         "len(time) = {} with {} finite values.".format(len(time), num_finite))
+  import scipy.interpolate  # pylint: disable=import-outside-toplevel  (0.8 s; only interpolate_masked_spline needs it)
   interpolate_fn = scipy.interpolate.interp1d(
       cadence_no[is_finite],
       time[is_finite],

@@ -10,8 +10,11 @@ import pytest
 import tensorflow as tf
 
 from astronet import models
+from astronet.ops import dataset_ops
 from astronet.ops import error_analysis
+from astronet.ops import evaluation
 from astronet.ops import metrics
+from astronet.ops import model_loading
 from astronet.ops import prediction
 from astronet.ops import prediction_files
 from astronet.ops import training
@@ -54,10 +57,10 @@ def val_files(record_dir):
 
 def reference_probabilities(model_dir, filenames):
   """Per-record sigmoid(logits), independently of ops.prediction."""
-  model, _, config = training.load_model(str(model_dir))
-  dataset = training.make_dataset(config, ",".join(filenames), training=False,
+  model, _, config = model_loading.load_model(str(model_dir))
+  dataset = dataset_ops.make_dataset(config, ",".join(filenames), training=False,
                                   include_labels=False)
-  _, logits = training.predict_logits(model, dataset)
+  _, logits = evaluation.predict_logits(model, dataset)
   return tf.sigmoid(tf.constant(logits, tf.float32)).numpy()
 
 
@@ -199,7 +202,7 @@ def test_ensemble_train_script(record_dir, tmp_path):
   assert proc.returncode == 0, proc.stderr[-3000:]
   weights = []
   for i in (1, 2):
-    model, _, config = training.load_model(str(tmp_path / "ens" / "model_{}".format(i)))
+    model, _, config = model_loading.load_model(str(tmp_path / "ens" / "model_{}".format(i)))
     assert config["hparams"]["batch_size"] == 16
     weights.append(model.get_layer("logits").get_weights()[0])
   assert not np.allclose(weights[0], weights[1])  # Different seeds.

@@ -12,6 +12,10 @@ import tensorflow as tf
 
 from astronet import checkpoint_import
 from astronet import models
+from astronet.astro_model import configurations
+from astronet.ops import evaluation
+from astronet.ops import losses
+from astronet.ops import model_loading
 from astronet.ops import prediction
 from astronet.ops import training
 from tests.conftest import ROOT
@@ -55,7 +59,7 @@ def test_kepler_checkpoint_predictions(kepler, use_saved_config):
       str(kepler / "astrocnn_ckpt"), use_saved_config=use_saved_config)
   assert name == "AstroCNNModel" and checkpoint.global_step == 20
   assert model.count_params() == 9_940_193
-  assert training.feature_lengths(config) == KEPLER_VIEWS
+  assert configurations.feature_lengths(config) == KEPLER_VIEWS
   records = kepler_records(kepler)
   logits = model(records.views, training=False).numpy()[:, 0]
   probabilities, golden_logits = golden_kepler(kepler / "astrocnn_ckpt" / "predictions.json")
@@ -76,7 +80,7 @@ def test_triage_checkpoint_predictions_and_metrics(triage, tmp_path):
   assert [r["tic_id"] for r in golden["per_record"]] == records.ids.tolist()
   assert np.max(np.abs(probabilities - expected)) <= TOLERANCE
   # evaluate.py's metrics on val equal the original estimator's.
-  metrics = training.evaluate(model, config, str(triage / "tfrecords" / "val*"))
+  metrics = evaluation.evaluate(model, config, str(triage / "tfrecords" / "val*"))
   original = json.loads((triage / "astrocnn_ckpt" / "metrics_val.json").read_text())
   original = original["estimator_evaluate"]
   assert metrics["num_examples"] == original["num_examples"]
@@ -145,7 +149,7 @@ def test_restore_optimizer_continues_tf1_adam(kepler, tmp_path):
   features = {k: tf.constant(v) for k, v in records.views.items()}
   labels = tf.constant([1, 0, 1, 0])
   with tf.GradientTape() as tape:
-    loss = training.loss_fn(labels, trainer.model(features, training=True))
+    loss = losses.loss_fn(labels, trainer.model(features, training=True))
   gradient = tape.gradient(loss, kernel).numpy()
   before = kernel.numpy().copy()
   trainer._train_step((features, labels))  # pylint: disable=protected-access
@@ -177,13 +181,13 @@ def test_import_cli_and_warm_start(triage, kepler, test_data, tmp_path):
                     "--warm_start_from=" + str(extra), cwd=tmp_path)
   assert proc.returncode == 0, proc.stderr[-3000:]
   # ckpt-0 (the warm start) holds exactly the original weights; training moved on.
-  _, name, config = training.load_model(str(tmp_path / "finetuned"))
+  _, name, config = model_loading.load_model(str(tmp_path / "finetuned"))
   start = models.build_model(name, config)
   tf.train.Checkpoint(model=start).restore(
       str(tmp_path / "finetuned" / "ckpt-0")).expect_partial()
   for a, b in zip(start.get_weights(), imported.get_weights()):
     np.testing.assert_array_equal(a, b)
-  finetuned, _, _ = training.load_model(str(tmp_path / "finetuned"))
+  finetuned, _, _ = model_loading.load_model(str(tmp_path / "finetuned"))
   assert not np.array_equal(finetuned.get_layer("logits").get_weights()[0],
                             imported.get_layer("logits").get_weights()[0])
   # Architecture mismatch: the Kepler checkpoint into a TESS config.

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from astronet import models
+from astronet.ops import dataset_ops
 from astronet.ops import ensemble_training
+from astronet.ops import model_loading
 from astronet.ops import training
 from astronet.util import config_util
 from tf_util import errors
@@ -63,7 +65,7 @@ def test_member_dirs_are_ordinary_model_dirs(train_files, tmp_path):
   for index in (1, 2):
     directory = tmp_path / "model_{}".format(index)
     assert (directory / "ckpt-4.index").exists() and (directory / "model.keras").exists()
-    model, name, config = training.load_model(str(directory), "AstroCNNModel")
+    model, name, config = model_loading.load_model(str(directory), "AstroCNNModel")
     np.testing.assert_array_equal(model.get_weights()[0],
                                   ensemble.members[index - 1].get_weights()[0])
     # train.py's Trainer resumes a member where the ensemble left it.
@@ -73,7 +75,7 @@ def test_member_dirs_are_ordinary_model_dirs(train_files, tmp_path):
   import keras
   ensemble.model.save(str(tmp_path / "stacked.keras"))
   stacked = keras.models.load_model(str(tmp_path / "stacked.keras"))
-  features, _ = next(iter(training.make_dataset(tess_config(), train_files, False)))
+  features, _ = next(iter(dataset_ops.make_dataset(tess_config(), train_files, False)))
   both = {k: np.stack([v.numpy(), v.numpy()], axis=1) for k, v in features.items()}
   logits = stacked.predict(both, verbose=0)
   for index in (0, 1):

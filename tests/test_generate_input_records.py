@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
+from astronet import missions
 from astronet.data import preprocess
 from astronet.data import record_generation as gir
 from astronet.data import records
@@ -343,11 +344,11 @@ def test_star_with_several_tces_is_detrended_once(test_data, tmp_path, monkeypat
 
 def test_cached_light_curve_is_read_only(test_data):
   tce = {"kepid": 11442793}
-  time, flux = preprocess.read_and_process_tce(tce, preprocess.KEPLER,
+  time, flux = preprocess.read_and_process_tce(tce, missions.KEPLER,
                                                str(test_data / "kepler" / "fits"))
   with pytest.raises(ValueError, match="read-only"):
     flux[0] = 0
-  again = preprocess.read_and_process_tce(tce, preprocess.KEPLER,
+  again = preprocess.read_and_process_tce(tce, missions.KEPLER,
                                           str(test_data / "kepler" / "fits"))
   assert again[1] is flux
   preprocess.clear_star_cache()

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
+from astronet import missions
 from astronet.data import inject_transits
 from astronet.data import preprocess
 from astronet.data import record_generation as gir
@@ -20,7 +21,7 @@ def stars(test_data):
 
 def draw(stars, seed=7, shape="box"):
   return inject_transits.draw_injections(
-      stars, preprocess.TESS, num_injections=4, injected_fraction=0.5,
+      stars, missions.TESS, num_injections=4, injected_fraction=0.5,
       period_range=(1.5, 6.0), duration_range_hours=(2.0, 4.0),
       depth_range_ppm=(20000, 30000), shape=shape, seed=seed)
 
@@ -74,7 +75,7 @@ def test_injected_records_show_the_transit(stars, test_data, tmp_path, shape):
 def test_injection_survives_kepler_detrending(test_data):
   # Kepler-90 raw PDCSAP flux, an injected 3000 ppm box at a period with no planet:
   # after the spline, the global view has its minimum at the centre.
-  mission = preprocess.KEPLER
+  mission = missions.KEPLER
   tce = {"kepid": 11442793, "tce_period": 4.7, "tce_time0bk": 131.3,
          "tce_duration": 0.15, "injected": True, "inj_period": 4.7, "inj_t0": 131.3,
          "inj_duration": 0.15, "inj_depth_ppm": 3000.0, "inj_impact": 0.0,

@@ -9,12 +9,15 @@ import numpy as np
 import pytest
 
 from astronet import models
+from astronet.ops import evaluation
 from astronet.ops import metrics
+from astronet.ops import model_loading
 from astronet.ops import training
 from astronet.util import config_util
 from tests.conftest import ROOT
 from tests.conftest import run_local_workers
 from tf_util import errors
+from tf_util import model_dir as model_dir_lib
 
 FAST = {"hparams": {"batch_size": 32, "learning_rate": 1e-4}}
 
@@ -36,9 +39,9 @@ def test_training_lowers_the_loss_and_resumes(records, tmp_path):
   train_files, _ = records
   assert training.infer_mission(train_files) == "tess"
   trainer = training.Trainer("AstroCNNModel", tess_config(), str(tmp_path))
-  before = training.evaluate(trainer.model, trainer.config, train_files)
+  before = evaluation.evaluate(trainer.model, trainer.config, train_files)
   trainer.train(train_files, 25, save_every_steps=10, seed=1, verbose=False)
-  after = training.evaluate(trainer.model, trainer.config, train_files)
+  after = evaluation.evaluate(trainer.model, trainer.config, train_files)
   assert after["loss"] < before["loss"] - 0.05
   assert sorted(f for f in os.listdir(tmp_path) if f.endswith(".index")) == [
       "ckpt-10.index", "ckpt-20.index", "ckpt-25.index"]
@@ -51,10 +54,10 @@ def test_training_lowers_the_loss_and_resumes(records, tmp_path):
   resumed.train(train_files, 30, save_every_steps=10, verbose=False)
   assert os.path.exists(tmp_path / "ckpt-30.index")
   # load_model gives the same predictions as the trained model.
-  model, name, config = training.load_model(str(tmp_path))
+  model, name, config = model_loading.load_model(str(tmp_path))
   assert name == "AstroCNNModel"
-  a = training.evaluate(model, config, train_files)
-  b = training.evaluate(resumed.model, config, train_files)
+  a = evaluation.evaluate(model, config, train_files)
+  b = evaluation.evaluate(resumed.model, config, train_files)
   assert a == b
 
 
@@ -71,7 +74,7 @@ def test_incompatible_model_dir_and_bad_records(records, tmp_path):
   with pytest.raises(errors.LightCurveFileError, match="Found no input files"):
     training.infer_mission(str(tmp_path / "nothing*"))
   with pytest.raises(errors.CheckpointError, match="not a model directory"):
-    training.load_model(str(tmp_path / "empty"))
+    model_loading.load_model(str(tmp_path / "empty"))
 
 
 def test_metrics_against_direct_computation():
@@ -159,9 +162,9 @@ def test_mixed_precision_under_mirrored_strategy(records, tmp_path):
   conv = trainer.model.get_layer("global_view_hidden.block_1.conv_1")
   assert conv.compute_dtype == "float16" and conv.kernel.dtype == "float32"
   assert trainer.model.get_layer("logits").compute_dtype == "float32"
-  before = training.evaluate(trainer.model, trainer.config, train_files)
+  before = evaluation.evaluate(trainer.model, trainer.config, train_files)
   trainer.train(train_files, 20, seed=1, verbose=False)
-  after = training.evaluate(trainer.model, trainer.config, train_files)
+  after = evaluation.evaluate(trainer.model, trainer.config, train_files)
   assert np.isfinite(after["loss"]) and after["loss"] < before["loss"]
   assert keras.mixed_precision.global_policy().name == "float32"  # not leaked
   # Resumes into a plain float32 trainer (same variables).
@@ -200,8 +203,8 @@ def test_multi_worker_training_with_two_local_workers(records, tmp_path):
   assert sorted(f for f in os.listdir(model_dir) if f.endswith(".index")) == [
       "ckpt-2.index", "ckpt-4.index"]
   assert not (model_dir / ".workers").exists()  # worker 1's scratch copies are gone
-  runs = json.loads((model_dir / training.TRAINING_LOG).read_text())["runs"]
+  runs = json.loads((model_dir / model_dir_lib.TRAINING_LOG).read_text())["runs"]
   assert len(runs) == 1 and runs[0]["end_step"] == 4
   assert "MultiWorkerMirroredStrategy" in outputs[1][2] or "worker" in outputs[1][2]
-  model, _, _ = training.load_model(str(model_dir))
+  model, _, _ = model_loading.load_model(str(model_dir))
   assert model.count_params() == 2026721

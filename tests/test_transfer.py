@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from astronet import checkpoint_import
 from astronet import models
-from astronet.ops import training
+from astronet.ops import model_loading
 from astronet.transfer import classify_features
 from astronet.transfer import extract_features
 from astronet.transfer import finetune
@@ -28,7 +28,7 @@ def records(test_data):
 
 def checkpoint_weights(model_dir, step):
   """{TF1 name: value} of ckpt-{step} of a model_dir."""
-  model, name, config = training.load_model(str(model_dir))
+  model, name, config = model_loading.load_model(str(model_dir))
   fresh = models.build_model(name, config)
   tf.train.Checkpoint(model=fresh).restore(
       os.path.join(str(model_dir), "ckpt-{}".format(step))).expect_partial()
@@ -86,7 +86,7 @@ def test_multi_class_and_multi_label_heads(shared_fixtures, records, tmp_path, h
                         label_map=label_map, freeze="all", head_steps=3, batch_size=16,
                         learning_rate=1e-3, verbose=False)
   result = report["stages"][-1]["eval"]
-  model, _, config = training.load_model(str(tmp_path / head))
+  model, _, config = model_loading.load_model(str(tmp_path / head))
   assert model.outputs[0].shape[-1] == outputs
   assert config["hparams"]["output_dim"] == outputs
   assert result["num_examples"] == 160 and 0 <= result["accuracy"] <= 1

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from astronet import missions
 from astronet.data import preprocess
 from light_curve_util import views
 from tests.conftest import KEPLER90_ID
@@ -81,7 +82,7 @@ def test_triage_views_match_original(test_data, triage_goldens):
     assert len(time) == a["n_points_after_processing"]
     np.testing.assert_allclose(flux, golden[tic + "/flux"], rtol=1e-12, atol=0)
     got = preprocess.generate_views(time, flux, a["period"], a["epoc"], a["duration_days"],
-                                    mission=preprocess.TESS)
+                                    mission=missions.TESS)
     assert got["global_view"].shape == (201,) and got["local_view"].shape == (61,)
     for name in ("global_view", "local_view"):
       delta = np.max(np.abs(got[name] - golden[tic + "/" + name]))
@@ -177,7 +178,7 @@ def test_bad_view_config():
   with pytest.raises(errors.BinningError, match="bin_width_factor"):
     views.ViewConfig(num_bins=10, bin_width_factor=0.0)
   with pytest.raises(ValueError, match="Unknown mission"):
-    preprocess.get_mission("k2")
+    missions.get_mission("k2")
 
 
 def test_missing_kepler_id(tmp_path):

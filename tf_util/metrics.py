@@ -19,18 +19,6 @@ import numpy as np
 AUC_METHODS = ("exact", "tf_metrics")
 
 
-def sigmoid(logits: np.ndarray) -> np.ndarray:
-  """float64 logistic of logits."""
-  return 1 / (1 + np.exp(-np.asarray(logits, np.float64)))
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-  """float64 softmax over the last axis (shifted by the maximum for stability)."""
-  logits = np.asarray(logits, np.float64)
-  shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
-  return shifted / shifted.sum(axis=-1, keepdims=True)
-
-
 def sigmoid_cross_entropy(labels: np.ndarray, logits: np.ndarray) -> np.ndarray:
   """Per-example sigmoid cross-entropy of logits, numerically stable (as TF's)."""
   labels = np.asarray(labels, np.float64).reshape(-1)

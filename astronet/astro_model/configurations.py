@@ -8,56 +8,42 @@ lr 1e-5). Configs are plain dicts: {"inputs": {...}, "hparams": {...}}.
 
 from __future__ import annotations
 
-import copy
+from astronet import missions
 
-from light_curve_util import views
+MISSIONS = tuple(missions.MISSIONS)
 
-MISSIONS = ("kepler", "tess")
-
-# Label string -> id, exactly as the originals' configs.
-KEPLER_LABEL_MAP = {
-    "PC": 1,  # Planet candidate.
-    "AFP": 0,  # Astrophysical false positive.
-    "NTP": 0,  # Non-transiting phenomenon.
-    "SCR1": 0,  # TCE from a scrambled light curve.
-    "INV": 0,  # TCE from an inverted light curve.
-    "INJ1": 1,  # Injected planet.
-    "INJ2": 0,  # Simulated eclipsing binary.
-}
-TESS_LABEL_MAP = {"PC": 1, "EB": 1, "J": 0, "V": 0, "IS": 0, "O": 0}
+# Label string -> id, exactly as the originals' configs (astronet.missions).
+KEPLER_LABEL_MAP = dict(missions.KEPLER.label_map)
+TESS_LABEL_MAP = dict(missions.TESS.label_map)
 # The DR24 labels of Kepler training records (the catalog reader keeps only these).
-KEPLER_TRAINING_LABELS = ("PC", "AFP", "NTP")
+KEPLER_TRAINING_LABELS = missions.KEPLER.training_labels
 
 # (global_view, local_view) lengths, from the views' definitions (light_curve_util.views).
-VIEW_LENGTHS = {
-    "kepler": (views.KEPLER_GLOBAL_VIEW.num_bins, views.KEPLER_LOCAL_VIEW.num_bins),
-    "tess": (views.TESS_GLOBAL_VIEW.num_bins, views.TESS_LOCAL_VIEW.num_bins),
-}
+VIEW_LENGTHS = {name: mission.view_lengths for name, mission in missions.MISSIONS.items()}
 
 
 def mission_of(feature_lengths) -> str | None:
-  """The mission whose view lengths {name: length} has (views it lacks are not
-  compared); None for no global_view / local_view or other lengths."""
-  if "global_view" not in feature_lengths and "local_view" not in feature_lengths:
-    return None
-  for mission, (global_length, local_length) in VIEW_LENGTHS.items():
-    if (feature_lengths.get("global_view", global_length) == global_length and
-        feature_lengths.get("local_view", local_length) == local_length):
-      return mission
-  return None
+  """The name of the mission whose view lengths {name: length} has (views it lacks
+  are not compared); None for no global_view / local_view or other lengths."""
+  mission = missions.of_view_lengths(feature_lengths)
+  return None if mission is None else mission.name
+
+
+def feature_lengths(config) -> dict[str, int]:
+  """{feature name: length} of a model config's input features."""
+  return {name: int(spec["length"])
+          for name, spec in config["inputs"]["features"].items()}
 
 
 def check_mission(mission: str) -> str:
-  if mission not in MISSIONS:
-    raise ValueError("Unknown mission {!r}; expected one of {}".format(
-        mission, MISSIONS))
-  return mission
+  """`mission` if it names a mission (ValueError otherwise)."""
+  return missions.get_mission(mission).name
 
 
 def base(mission: str = "kepler") -> dict:
   """One global_view time series, no hidden layers (the AstroModel base)."""
-  check_mission(mission)
-  kepler = mission == "kepler"
+  description = missions.get_mission(mission)
+  kepler = description is missions.KEPLER
   return {
       "inputs": {
           "features": {
@@ -66,8 +52,8 @@ def base(mission: str = "kepler") -> dict:
                   "is_time_series": True,
               },
           },
-          "label_feature": "av_training_set" if kepler else "Disposition",
-          "label_map": copy.deepcopy(KEPLER_LABEL_MAP if kepler else TESS_LABEL_MAP),
+          "label_feature": description.label_column,
+          "label_map": dict(description.label_map),
       },
       "hparams": {
           # 1: sigmoid output (binary); >= 2: softmax.

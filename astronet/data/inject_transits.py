@@ -31,7 +31,7 @@ from absl import app
 from absl import flags
 from absl import logging
 
-from astronet.data import preprocess
+from astronet import missions
 from astronet.data import record_generation
 from astronet.data import records
 from astronet.data import tce_table
@@ -79,7 +79,7 @@ def _range(values: Sequence, name: str) -> tuple[float, float]:
   return low, high
 
 
-def draw_injections(stars: pd.DataFrame, mission: preprocess.Mission,
+def draw_injections(stars: pd.DataFrame, mission: missions.Mission,
                     num_injections: int = 1, injected_fraction: float = 0.5,
                     period_range=(1.0, 13.0), duration_range_hours=(1.0, 6.0),
                     depth_range_ppm=(500.0, 20000.0), impact_range=(0.0, 0.8),

@@ -19,13 +19,14 @@ TCE's cost and does not depend on the TCE.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import logging
 import os
 
 import numpy as np
 
+from astronet.missions import KEPLER
+from astronet.missions import Mission
 from light_curve_util import kepler_io
 from light_curve_util import tess_io
 from light_curve_util import transit_model
@@ -50,67 +51,6 @@ TESS_SECTOR_START_BTJD = {
     4: 1410.91724195171,
     5: 1437.97973532546,
 }
-
-
-@dataclasses.dataclass(frozen=True)
-class Mission:
-  """What differs between the Kepler and TESS pipelines.
-
-  Attributes:
-    name: "kepler" or "tess".
-    global_view: `ViewConfig` of the global view.
-    local_view: `ViewConfig` of the local view.
-    id_column: Catalog column of the star id.
-    period_column: Catalog column of the period (days).
-    t0_column: Catalog column of the first event centre (BKJD / BTJD days).
-    duration_column: Catalog column of the duration (days once read).
-    label_column: Catalog column of the training label.
-    snr_column: Catalog column of the detection signal-to-noise (`--clean`).
-    sector_column: Catalog column of the TESS sector (None for Kepler).
-  """
-  name: str
-  global_view: views.ViewConfig
-  local_view: views.ViewConfig
-  id_column: str
-  period_column: str
-  t0_column: str
-  duration_column: str
-  label_column: str
-  snr_column: str
-  sector_column: str | None = None
-
-  def tce_params(self, tce) -> tuple[float, float, float]:
-    """(period, t0, duration) of a catalog row, as floats (days)."""
-    return (float(tce[self.period_column]), float(tce[self.t0_column]),
-            float(tce[self.duration_column]))
-
-  def describe(self, tce) -> str:
-    """Short name of a catalog row for logs and errors."""
-    if self.sector_column is None:
-      return "KIC {} TCE {}".format(tce[self.id_column],
-                                    tce.get("tce_plnt_num", "?"))
-    return "TIC {} sector {}".format(tce[self.id_column],
-                                     tce[self.sector_column])
-
-
-KEPLER = Mission("kepler", views.KEPLER_GLOBAL_VIEW, views.KEPLER_LOCAL_VIEW,
-                 id_column="kepid", period_column="tce_period",
-                 t0_column="tce_time0bk", duration_column="tce_duration",
-                 label_column="av_training_set", snr_column="tce_model_snr")
-TESS = Mission("tess", views.TESS_GLOBAL_VIEW, views.TESS_LOCAL_VIEW,
-               id_column="tic_id", period_column="Period", t0_column="Epoc",
-               duration_column="Duration", label_column="Disposition",
-               snr_column="SN", sector_column="Sectors")
-MISSIONS = {m.name: m for m in (KEPLER, TESS)}
-
-
-def get_mission(name: str) -> Mission:
-  """Returns the `Mission` called name ("kepler" or "tess")."""
-  try:
-    return MISSIONS[name]
-  except KeyError:
-    raise ValueError("Unknown mission {!r}; expected one of {}".format(
-        name, sorted(MISSIONS))) from None
 
 
 def _kepler_star_dir(kepid, kepler_data_dir: str) -> str:
@@ -241,21 +181,34 @@ def trim_to_sector(time: np.ndarray, flux: np.ndarray, sector: int,
   return time[keep], flux[keep]
 
 
-def _read_and_process_star(mission: Mission, data_dir: str, star_id, sector: int | None,
-                           injection: transit_model.TransitParams | None,
-                           spline_backend: str):
-  """The processed light curve of one star (Kepler) or TIC-sector file (TESS)."""
-  if mission.sector_column is None:
-    all_time, all_flux = read_light_curve(star_id, data_dir)
-    if injection is not None:
-      all_flux = [transit_model.inject_into_flux(t, f, injection)
-                  for t, f in zip(all_time, all_flux)]
-    return process_light_curve(all_time, all_flux, spline_backend=spline_backend)
+def _read_kepler_fits(data_dir: str, star_id, sector, injection, spline_backend):
+  all_time, all_flux = read_light_curve(star_id, data_dir)
+  if injection is not None:
+    all_flux = [transit_model.inject_into_flux(t, f, injection)
+                for t, f in zip(all_time, all_flux)]
+  return process_light_curve(all_time, all_flux, spline_backend=spline_backend)
+
+
+def _read_triage_h5(data_dir: str, star_id, sector, injection, spline_backend):
+  del spline_backend  # Triage light curves are detrended already (KSP).
   filename = tess_light_curve_file(star_id, data_dir, sector)
   time, mag = tess_io.read_tess_light_curve(filename)
   if injection is not None:
     mag = transit_model.inject_into_magnitude(time, mag, injection)
   return process_tess_light_curve(time, mag, filename)
+
+
+# Mission.light_curve_format -> reader(data_dir, star id, sector, injection,
+# spline_backend) -> the processed (time, flux) of one star (TESS: one sector).
+READERS = {"kepler_fits": _read_kepler_fits, "triage_h5": _read_triage_h5}
+
+
+def _read_and_process_star(mission: Mission, data_dir: str, star_id, sector: int | None,
+                           injection: transit_model.TransitParams | None,
+                           spline_backend: str):
+  """The processed light curve of one star (Kepler) or TIC-sector file (TESS)."""
+  return READERS[mission.light_curve_format](data_dir, star_id, sector, injection,
+                                             spline_backend)
 
 
 def read_and_process_star(mission: Mission, data_dir: str, star_id, sector: int | None = None,
@@ -305,15 +258,15 @@ def read_and_process_tce(tce, mission: Mission, data_dir: str,
     time, flux: processed 1D arrays.
   """
   star_id = tce[mission.id_column]
-  sector = None if mission.sector_column is None else int(tce[mission.sector_column])
-  if mission.sector_column is None:
+  sector = None if not mission.has_sectors else int(tce[mission.sector_column])
+  if not mission.has_sectors:
     star_id = int(star_id)
   if use_cache and injection is None:
     time, flux = _cached_star(mission, data_dir, star_id, sector, spline_backend)
   else:
     time, flux = _read_and_process_star(mission, data_dir, star_id, sector, injection,
                                         spline_backend)
-  if mission.sector_column is None:
+  if not mission.has_sectors:
     return time, flux
   if trim_multisector and bool(tce.get("is_multi", False)) and sector > 1:
     time, flux = trim_to_sector(time, flux, sector, mission.describe(tce))
@@ -326,7 +279,7 @@ def read_and_process_tce(tce, mission: Mission, data_dir: str,
 
 def light_curve_location(tce, mission: Mission, data_dir: str) -> str:
   """The file (TESS) or directory (Kepler) a catalog row's light curve is read from."""
-  if mission.sector_column is None:
+  if not mission.has_sectors:
     return _kepler_star_dir(tce[mission.id_column], data_dir)
   return tess_io.tess_filenames(tce[mission.id_column], data_dir,
                                 sector=int(tce[mission.sector_column]),

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from absl import logging
 
-from astronet.data import preprocess
+from astronet import missions
 from astronet.data import records
 from astronet.data import tce_table
 from tf_util import errors
@@ -34,7 +34,7 @@ def guarded_output(output_dir: str, values: dict, overwrite: bool = False):
 
 def record_config(kepler_data_dir: str | None, tess_data_dir: str | None,
                   reproduce_is_multi_quirk: bool = False, spline_backend: str = "numpy",
-                  **unused) -> tuple[preprocess.Mission, records.RecordConfig]:
+                  **unused) -> tuple[missions.Mission, records.RecordConfig]:
   """(mission, RecordConfig) of exactly one of the two data folders.
 
   Raises:
@@ -44,7 +44,7 @@ def record_config(kepler_data_dir: str | None, tess_data_dir: str | None,
   del unused
   if bool(kepler_data_dir) == bool(tess_data_dir):
     raise errors.ConfigError("Give exactly one of --kepler_data_dir and --tess_data_dir")
-  mission = preprocess.KEPLER if kepler_data_dir else preprocess.TESS
+  mission = missions.KEPLER if kepler_data_dir else missions.TESS
   data_dir = kepler_data_dir or tess_data_dir
   if "://" not in data_dir and not os.path.isdir(data_dir):
     raise errors.LightCurveFileError("--{}_data_dir {} is not a directory".format(
@@ -80,10 +80,10 @@ def plan(input_tce_csv_file: Sequence[str], kepler_data_dir: str | None = None,
   return mission, config, partitions
 
 
-def read_catalog(mission: preprocess.Mission, csv_files: Sequence[str],
+def read_catalog(mission: missions.Mission, csv_files: Sequence[str],
                  reproduce_is_multi_quirk: bool = False):
   """Reads the mission's catalog format (see `tce_table`)."""
-  if mission.sector_column is None:
+  if not mission.has_sectors:
     if len(csv_files) != 1:
       raise errors.CatalogError(
           "Kepler takes one --input_tce_csv_file, got {}".format(csv_files))

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from astronet import missions
 from astronet.data import preprocess
 from light_curve_util import transit_model
 from tf_util import errors
@@ -54,8 +55,8 @@ class RecordConfig:
   cache_stars: bool = True
 
   @property
-  def mission_config(self) -> preprocess.Mission:
-    return preprocess.get_mission(self.mission)
+  def mission_config(self) -> missions.Mission:
+    return missions.get_mission(self.mission)
 
 
 @dataclasses.dataclass
@@ -83,7 +84,7 @@ def injection_from_row(tce: Mapping) -> transit_model.TransitParams | None:
 
 
 def views_of(time: np.ndarray, flux: np.ndarray, period: float, t0: float, duration: float,
-             mission: preprocess.Mission, name: str = "TCE") -> dict[str, np.ndarray]:
+             mission: missions.Mission, name: str = "TCE") -> dict[str, np.ndarray]:
   """Folds and bins one TCE (days); numerical warnings count as a sparse light curve.
 
   Triage ran with warnings as errors and skipped a TCE whose views raised a
@@ -108,21 +109,21 @@ def views_of(time: np.ndarray, flux: np.ndarray, period: float, t0: float, durat
 
 
 def compute_views(time: np.ndarray, flux: np.ndarray, tce: Mapping,
-                  mission: preprocess.Mission) -> dict[str, np.ndarray]:
+                  mission: missions.Mission) -> dict[str, np.ndarray]:
   """views_of a catalog row (its period, t0 and duration columns)."""
   period, t0, duration = mission.tce_params(tce)
   return views_of(time, flux, period, t0, duration, mission, mission.describe(tce))
 
 
 def process_tce(star_id: int, period: float, t0: float, duration: float,
-                mission: str | preprocess.Mission, data_dir: str, sector: int | None = None,
+                mission: str | missions.Mission, data_dir: str, sector: int | None = None,
                 spline_backend: str = "numpy") -> dict[str, np.ndarray]:
   """The views of one TCE given by value: read, detrend / normalise, fold, bin.
 
   Args:
     star_id: KIC id (Kepler) or TIC id (TESS).
     period, t0, duration: days (t0 in BKJD / BTJD).
-    mission: "kepler" or "tess" (or a preprocess.Mission).
+    mission: "kepler" or "tess" (or a missions.Mission).
     data_dir: Kepler MAST-layout folder, or the Triage h5 base folder.
     sector: TESS sector of the light curve (required for TESS).
     spline_backend: Kepler spline fitter, "numpy" or "pydl".
@@ -130,10 +131,10 @@ def process_tce(star_id: int, period: float, t0: float, duration: float,
   Raises:
     InvalidTCEError, LightCurveFileError, ...: as the record pipeline.
   """
-  mission = preprocess.get_mission(mission) if isinstance(mission, str) else mission
-  if mission.sector_column is not None and sector is None:
+  mission = missions.get_mission(mission) if isinstance(mission, str) else mission
+  if mission.has_sectors and sector is None:
     raise errors.InvalidTCEError("TESS TIC {}: a sector is required".format(star_id))
-  name = ("KIC {}".format(star_id) if mission.sector_column is None
+  name = ("KIC {}".format(star_id) if not mission.has_sectors
           else "TIC {} sector {}".format(star_id, sector))
   time, flux = preprocess.read_and_process_star(mission, data_dir, star_id, sector,
                                                 spline_backend=spline_backend)

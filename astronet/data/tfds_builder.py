@@ -28,13 +28,11 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from astronet import missions
 from astronet.astro_model import configurations as model_configurations
-from astronet.data import preprocess
-from astronet.ops import dataset_ops
 from tf_util import errors
 
 SPLITS = ("train", "val", "test")
-_LABEL_MAPS = {"kepler": dataset_ops.KEPLER_LABEL_MAP, "tess": dataset_ops.TESS_LABEL_MAP}
 
 
 class AstronetRecordsConfig(tfds.core.BuilderConfig):
@@ -59,8 +57,8 @@ class AstronetRecords(tfds.core.GeneratorBasedBuilder):
       "astronet/data/generate_input_records.py, in the manual directory.")
 
   @property
-  def _mission(self) -> preprocess.Mission:
-    return preprocess.get_mission(self.builder_config.mission)
+  def _mission(self) -> missions.Mission:
+    return missions.get_mission(self.builder_config.mission)
 
   def _info(self) -> tfds.core.DatasetInfo:
     global_length, local_length = model_configurations.VIEW_LENGTHS[self.builder_config.mission]
@@ -90,7 +88,7 @@ class AstronetRecords(tfds.core.GeneratorBasedBuilder):
 
   def _generate_examples(self, files):
     mission = self._mission
-    label_map = _LABEL_MAPS[mission.name]
+    label_map = mission.training_label_map
     for filename in files:
       for index, record in enumerate(tf.data.TFRecordDataset(filename)):
         example = tf.train.Example.FromString(record.numpy())
@@ -98,7 +96,7 @@ class AstronetRecords(tfds.core.GeneratorBasedBuilder):
             example, mission, label_map, filename, index)
 
 
-def _to_tfds_example(example, mission: preprocess.Mission, label_map, filename: str,
+def _to_tfds_example(example, mission: missions.Mission, label_map, filename: str,
                      index: int) -> dict:
   features = example.features.feature
 

@@ -19,14 +19,14 @@ from collections.abc import Mapping
 import numpy as np
 import tensorflow as tf
 
+from astronet import missions
 from astronet.astro_model import configurations
 from tf_util import errors
 
 # Label maps of the originals (astro_model.configurations): Kepler `av_training_set`
 # (the DR24 training labels), TESS `Disposition`.
-KEPLER_LABEL_MAP = {label: configurations.KEPLER_LABEL_MAP[label]
-                    for label in configurations.KEPLER_TRAINING_LABELS}
-TESS_LABEL_MAP = dict(configurations.TESS_LABEL_MAP)
+KEPLER_LABEL_MAP = missions.KEPLER.training_label_map
+TESS_LABEL_MAP = missions.TESS.training_label_map
 
 
 def expand_file_pattern(file_pattern: str) -> list[str]:
@@ -335,3 +335,19 @@ def build_dataset(file_pattern: str,
     dataset = dataset.repeat(None if repeat in (None, -1) else repeat)
   dataset = dataset.enumerate().map(parse, num_parallel_calls=tf.data.AUTOTUNE)
   return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def make_dataset(config: Mapping, file_pattern: str, training: bool,
+                 batch_size: int | None = None, shuffle_buffer_size: int = 15000,
+                 seed: int | None = None, include_labels: bool = True) -> tf.data.Dataset:
+  """The input pipeline of the originals: reversal (p = 0.5) and shuffling when training."""
+  inputs = config["inputs"]
+  return build_dataset(
+      file_pattern, configurations.feature_lengths(config),
+      batch_size=batch_size or int(config["hparams"]["batch_size"]),
+      label_feature=inputs["label_feature"], label_map=inputs["label_map"],
+      include_labels=include_labels,
+      reverse_time_series_prob=0.5 if training else 0.0,
+      shuffle_filenames=training,
+      shuffle_values_buffer=shuffle_buffer_size if training else 0,
+      repeat=None if training else 1, seed=seed)

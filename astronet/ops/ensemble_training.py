@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -38,9 +37,14 @@ import numpy as np
 import tensorflow as tf
 
 from astronet import models
+from astronet.astro_model import configurations
+from astronet.ops import dataset_ops
+from astronet.ops import evaluation
+from astronet.ops import losses
 from astronet.ops import training
-from tf_util import atomic_io
 from tf_util import errors
+from tf_util import model_dir as model_dir_lib
+from tf_util import training_loop
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +60,7 @@ def build_stacked_model(members: Sequence[keras.Model], config: Mapping,
   Inputs: {feature: float32 [batch, num_members, length]}; member i sees
   [:, i]. Output: logits [batch, num_members, output_dim].
   """
-  lengths = training.feature_lengths(config)
+  lengths = configurations.feature_lengths(config)
   inputs = {feature: keras.Input((len(members), length), name=feature)
             for feature, length in lengths.items()}
   outputs = [member({feature: inputs[feature][:, i] for feature in lengths})
@@ -95,35 +99,28 @@ class EnsembleTrainer:
     self.mixed_precision = mixed_precision
     self.jit_compile = jit_compile
     for directory in self.member_dirs:
-      training.prepare_model_dir(directory, model_name, config)
+      model_dir_lib.prepare(directory, training.model_description(model_name, config))
 
     self.step = tf.Variable(0, dtype=tf.int64, name="global_step")
     self.members, self.optimizers, self.managers = [], [], []
-    if mixed_precision:
-      keras.mixed_precision.set_global_policy("mixed_float16")
-    try:
+    with training_loop.compute_policy(mixed_precision):
       for index, seed in zip(indices, self.seeds):
         # The state train.py --seed=seed builds its model in.
         keras.utils.set_random_seed(seed)
         member = models.get_model_class(model_name)(dict(config)).build(
             name="{}_{}".format(model_name, index))
-        optimizer = training.make_optimizer(config["hparams"])
-        if mixed_precision:
-          optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        optimizer = training_loop.wrap_optimizer(training.make_optimizer(config["hparams"]),
+                                                 mixed_precision)
         optimizer.build(member.trainable_variables)
         self.members.append(member)
         self.optimizers.append(optimizer)
       self.model = build_stacked_model(self.members, config)
-    finally:
-      if mixed_precision:
-        keras.mixed_precision.set_global_policy("float32")
     for member, optimizer, directory in zip(self.members, self.optimizers, self.member_dirs):
       # The checkpoint of a `Trainer` of this member: train.py can resume it.
-      checkpoint = tf.train.Checkpoint(
-          model=member, optimizer=getattr(optimizer, "inner_optimizer", optimizer),
-          global_step=self.step)
-      self.managers.append(tf.train.CheckpointManager(checkpoint, directory,
-                                                      max_to_keep=keep_checkpoint_max))
+      _, manager = model_dir_lib.make_checkpoint(
+          directory, keep_checkpoint_max, model=member,
+          optimizer=training_loop.inner_optimizer(optimizer), global_step=self.step)
+      self.managers.append(manager)
     self._restore()
     self._label_smoothing = float(config["hparams"].get("label_smoothing", 0.0))
     self._step_fn = None
@@ -132,17 +129,13 @@ class EnsembleTrainer:
     latest = [m.latest_checkpoint for m in self.managers]
     if all(path is None for path in latest):
       return
-    steps = {int(path.rsplit("-", 1)[1]) if path else 0 for path in latest}
+    steps = {model_dir_lib.checkpoint_step(path) for path in latest}
     if len(steps) != 1:
       raise errors.CheckpointError(
           "The members in {} were left at different steps ({}); finish them one by one "
           "with train.py".format(self.model_dir, dict(zip(self.member_dirs, latest))))
     for manager, path in zip(self.managers, latest):
-      try:
-        manager.checkpoint.restore(path).assert_existing_objects_matched()
-      except (AssertionError, ValueError, tf.errors.OpError) as e:
-        raise errors.CheckpointError(
-            "Checkpoint {} does not fit this model: {}".format(path, e)) from None
+      model_dir_lib.restore(manager.checkpoint, path)
     logger.info("Resumed %d members at step %d", len(self.members), int(self.step.numpy()))
 
   def train_dataset(self, train_files: str, shuffle_buffer_size: int,
@@ -155,7 +148,7 @@ class EnsembleTrainer:
     for seed in self.seeds:
       # shuffle(seed=...) also depends on TF's global seed: set it as train.py has it.
       keras.utils.set_random_seed(seed)
-      datasets.append(training.make_dataset(self.config, train_files, True,
+      datasets.append(dataset_ops.make_dataset(self.config, train_files, True,
                                             shuffle_buffer_size=shuffle_buffer_size,
                                             seed=seed + seed_offset))
 
@@ -170,30 +163,15 @@ class EnsembleTrainer:
 
   def _train_step(self, batch):
     if self._step_fn is None:
-      variables = [m.trainable_variables for m in self.members]
-      counts = [len(v) for v in variables]
-      flat = [v for member_vars in variables for v in member_vars]
-
-      def step(batch):
+      def member_losses(batch):
         features, labels = batch
-        with tf.GradientTape() as tape:
-          logits = self.model(features, training=True)
-          losses = [training.loss_fn(labels[:, i], logits[:, i], self._label_smoothing)
-                    for i in range(len(self.members))]
-          # Member i's weights only reach loss i: the sum gives each member
-          # its own gradient (per-member loss scales under mixed precision).
-          total = tf.add_n([opt.scale_loss(loss) if self.mixed_precision else loss
-                            for opt, loss in zip(self.optimizers, losses)])
-        grads = tape.gradient(total, flat)
-        start = 0
-        for optimizer, member_vars, count in zip(self.optimizers, variables, counts):
-          optimizer.apply_gradients(zip(grads[start:start + count], member_vars))
-          start += count
-        self.step.assign_add(1)
-        return tf.stack(losses)
+        logits = self.model(features, training=True)
+        return tf.stack([losses.loss_fn(labels[:, i], logits[:, i], self._label_smoothing)
+                         for i in range(len(self.members))])
 
-      self._step_fn = tf.function(step, jit_compile=self.jit_compile or None,
-                                  reduce_retracing=True)
+      self._step_fn = training_loop.make_train_step(
+          member_losses, lambda: [m.trainable_variables for m in self.members],
+          self.optimizers, jit_compile=self.jit_compile, step_counter=self.step)
     return self._step_fn(batch)
 
   def train(self, train_files: str, train_steps: int, eval_files: str | None = None,
@@ -204,41 +182,29 @@ class EnsembleTrainer:
     start_step = int(self.step.numpy())
     # As Trainer: a resumed run gets a different shuffle/reversal stream.
     dataset = self.train_dataset(train_files, shuffle_buffer_size, start_step)
-    writers = [tf.summary.create_file_writer(os.path.join(d, "train"))
-               for d in self.member_dirs]
-    interactive = verbose and sys.stdout.isatty()
-    progbar = keras.utils.Progbar(train_steps, stateful_metrics=["mean_loss"],
-                                  verbose=1 if interactive else 0)
-    progbar.update(start_step)
     last_eval = [{} for _ in self.members]
-    t_start = time.time()
-    iterator = iter(dataset)
-    while int(self.step.numpy()) < train_steps:
-      losses = self._train_step(next(iterator)).numpy()
-      step = int(self.step.numpy())
-      if not np.all(np.isfinite(losses)):
-        raise FloatingPointError("Training losses {} at step {}".format(losses.tolist(), step))
-      progbar.update(step, [("mean_loss", float(losses.mean()))])
-      if verbose and not interactive and (step % log_every_steps == 0 or step == train_steps):
-        logger.info("step %d/%d: member losses %s (%.1f steps/s)", step, train_steps,
-                    np.array2string(losses, precision=4),
-                    (step - start_step) / max(time.time() - t_start, 1e-9))
-      for writer, loss in zip(writers, losses):
-        with writer.as_default(step=step):
-          tf.summary.scalar("loss", float(loss))
-      if step % save_every_steps == 0 or step == train_steps:
-        for manager in self.managers:
-          manager.save(checkpoint_number=step)
-      if eval_files and (step % eval_every_steps == 0 or step == train_steps):
-        last_eval = self.evaluate(eval_files)
-    for writer in writers:
-      writer.flush()
+
+    def save(step):
+      for manager in self.managers:
+        manager.save(checkpoint_number=step)
+
+    def evaluate_now(step):
+      last_eval[:] = self.evaluate(eval_files)
+
+    hooks = [training_loop.Every(save_every_steps, save)]
+    if eval_files:
+      hooks.append(training_loop.Every(eval_every_steps, evaluate_now))
+    wall = training_loop.run_steps(
+        self._train_step, iter(dataset), self.step, train_steps, hooks,
+        [tf.summary.create_file_writer(os.path.join(d, "train")) for d in self.member_dirs],
+        verbose, log_every_steps,
+        describe=lambda l: "member losses {}".format(np.array2string(l, precision=4)))
     self.save_keras_models()
-    wall = round(time.time() - t_start, 1)
+    wall = round(wall, 1)
     logger.info("Trained %d members %d steps in %.1f s", len(self.members),
                 int(self.step.numpy()) - start_step, wall)
     for directory, seed, result in zip(self.member_dirs, self.seeds, last_eval):
-      training.append_run(directory, {
+      model_dir_lib.append_run(directory, {
           "train_files": train_files, "eval_files": eval_files, "start_step": start_step,
           "end_step": int(self.step.numpy()), "seed": seed, "wall_s": wall,
           "trained_with": "EnsembleTrainer ({} members)".format(len(self.members)),
@@ -250,19 +216,13 @@ class EnsembleTrainer:
     results = []
     step = int(self.step.numpy())
     for index, (member, directory) in enumerate(zip(self.members, self.member_dirs)):
-      result = training.evaluate(member, self.config, eval_files)
-      writer = tf.summary.create_file_writer(os.path.join(directory, "eval"))
-      with writer.as_default(step=step):
-        for name, value in result.items():
-          if isinstance(value, float):
-            tf.summary.scalar(name, value)
-      writer.flush()
-      logger.info("step %d, member %d: %s", step, index + 1, training.format_metrics(result))
+      result = evaluation.evaluate(member, self.config, eval_files)
+      evaluation.write_summaries(os.path.join(directory, "eval"), step, result)
+      logger.info("step %d, member %d: %s", step, index + 1, evaluation.format_metrics(result))
       results.append(result)
     return results
 
   def save_keras_models(self) -> None:
     """model.keras in every member directory."""
     for member, directory in zip(self.members, self.member_dirs):
-      with atomic_io.atomic_path(os.path.join(directory, training.MODEL_FILE)) as tmp:
-        member.save(tmp)
+      model_dir_lib.save_keras(member, os.path.join(directory, model_dir_lib.MODEL_FILE))

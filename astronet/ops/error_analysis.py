@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from astronet.ops import prediction
+
 
 def positive_labels(records) -> set[str]:
   """Label strings mapped to 1 by the mission's label map (PC, EB for TESS)."""
-  # pylint: disable=import-outside-toplevel
-  from astronet.astro_model import configurations
-  from astronet.ops import prediction
-  kepler = records.keys == prediction.KEPLER_KEYS
-  label_map = configurations.KEPLER_LABEL_MAP if kepler else configurations.TESS_LABEL_MAP
-  return {label for label, value in label_map.items() if value == 1}
+  return {label for label, value in records.mission.label_map.items() if value == 1}
 
 
 def by_tce(records, probabilities: np.ndarray):
@@ -20,7 +17,6 @@ def by_tce(records, probabilities: np.ndarray):
 
   A TCE's label is that of its last record (as the original's dict).
   """
-  from astronet.ops import prediction  # pylint: disable=import-outside-toplevel
   keys = records.tce_keys()
   means = prediction.average_by_key(keys, probabilities)
   label_of = dict(zip(keys, records.labels))

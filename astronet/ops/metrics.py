@@ -124,19 +124,22 @@ def _exact_auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
   return None if np.isnan(auc) else auc
 
 
-def multi_output_metrics(labels: np.ndarray, logits: np.ndarray) -> dict:
+def multi_output_metrics(labels: np.ndarray, probs: np.ndarray) -> dict:
   """Metrics of a multi-class (labels [n] of ids) or multi-label (labels [n, k]) model.
 
-  Multi-class: softmax probabilities, accuracy of the arg-max, one-vs-rest
-  exact ROC AUC per class and their mean (classes present only), confusion
-  matrix [true][predicted]. Multi-label: sigmoid per output, accuracy per
-  output at 0.5, exact-match accuracy, ROC AUC per output and their mean.
+  Args:
+    probs: [n, k] probabilities (tf_util.inference.probabilities): softmax for
+      multi-class, sigmoid per output for multi-label.
+
+  Multi-class: accuracy of the arg-max, one-vs-rest exact ROC AUC per class
+  and their mean (classes present only), confusion matrix [true][predicted].
+  Multi-label: accuracy per output at 0.5, exact-match accuracy, ROC AUC per
+  output and their mean.
   """
-  logits = np.asarray(logits, np.float64)
+  probs = np.asarray(probs, np.float64)
   labels = np.asarray(labels)
-  num_outputs = logits.shape[1]
+  num_outputs = probs.shape[1]
   if labels.ndim == 1:
-    probs = shared_metrics.softmax(logits)
     predicted = probs.argmax(axis=1)
     aucs = [_exact_auc(labels == k, probs[:, k]) for k in range(num_outputs)]
     confusion = np.zeros([num_outputs, num_outputs], int)
@@ -146,7 +149,6 @@ def multi_output_metrics(labels: np.ndarray, logits: np.ndarray) -> dict:
             "accuracy": float(np.mean(predicted == labels)),
             "auc_per_class": aucs, "auc": float(np.mean(present)) if present else None,
             "confusion_matrix": confusion.tolist()}
-  probs = shared_metrics.sigmoid(logits)
   truth = labels.astype(bool)
   called = probs > 0.5
   aucs = [_exact_auc(truth[:, k], probs[:, k]) for k in range(num_outputs)]

@@ -19,13 +19,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from astronet import missions
 from astronet.astro_model import configurations
-from astronet.data import preprocess
 from astronet.ops import prediction
-from astronet.ops import training
-from astronet.util import config_util
 from tf_util import atomic_io
 from tf_util import errors
+from tf_util import model_dir as model_dir_lib
 
 MODEL_CARD = "model_card.json"
 FORMATS = ("keras", "saved_model", "onnx")
@@ -51,12 +50,12 @@ def member_card(path: str) -> dict:
   """What is known of one member: config, training runs and metrics files."""
   card = {"source": os.path.abspath(path)}
   if os.path.isdir(path):
-    saved = config_util.read_config(path)
+    saved = model_dir_lib.read_config(path)
     if saved is not None and "model" in saved:
       card.update(model=saved["model"], config=saved["config"])
     elif saved is not None:
       card.update(model="AstroCNNModel (original TF1 checkpoint)", config=saved)
-    card["training"] = (_read_json(os.path.join(path, training.TRAINING_LOG)) or {}).get("runs")
+    card["training"] = (_read_json(os.path.join(path, model_dir_lib.TRAINING_LOG)) or {}).get("runs")
     card["metrics"] = {name[len("metrics_"):-len(".json")]: _read_json(os.path.join(path, name))
                        for name in sorted(os.listdir(path))
                        if name.startswith("metrics_") and name.endswith(".json")}
@@ -72,7 +71,7 @@ def model_card(members, feature_lengths: dict) -> dict:
   mission = configurations.mission_of(feature_lengths)
   views = {}
   if mission:
-    spec = preprocess.get_mission(mission)
+    spec = missions.get_mission(mission)
     views = {"global_view": dataclasses.asdict(spec.global_view),
              "local_view": dataclasses.asdict(spec.local_view)}
   light_curves = {

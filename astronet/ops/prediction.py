@@ -27,20 +27,22 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from astronet import missions
+from astronet.astro_model import configurations
 from astronet.ops import dataset_ops
-from astronet.ops import training
-from astronet.util import config_util
+from astronet.ops import model_loading
 from tf_util import errors
+from tf_util import inference
 from tf_util import metrics as shared_metrics
+from tf_util import model_dir as model_dir_lib
 
 logger = logging.getLogger(__name__)
 
-# Name of the output layer of an exported ensemble (it outputs probabilities).
-ENSEMBLE_OUTPUT = "ensemble_probability"
+ENSEMBLE_OUTPUT = model_loading.ENSEMBLE_OUTPUT
 
 # (star id, per-star TCE number, label) features of TESS and Kepler records.
-TESS_KEYS = ("tic_id", "Sectors", "Disposition")
-KEPLER_KEYS = ("kepid", "tce_plnt_num", "av_training_set")
+TESS_KEYS = missions.TESS.record_keys
+KEPLER_KEYS = missions.KEPLER.record_keys
 
 
 def record_keys(filenames: Sequence[str]) -> tuple[str, str, str]:
@@ -92,6 +94,11 @@ class Records:
 
   def __len__(self) -> int:
     return len(self.ids)
+
+  @property
+  def mission(self) -> missions.Mission:
+    """The mission whose record features these are."""
+    return missions.KEPLER if self.keys == missions.KEPLER.record_keys else missions.TESS
 
   def tce_keys(self) -> list[str]:
     """'id-sector' (TESS) or 'kepid-planet' keys, as find_incorrect.py."""
@@ -209,13 +216,8 @@ class Member:
 
   def outputs(self, views: Mapping[str, np.ndarray], batch_size: int = 256) -> np.ndarray:
     """float32 [n, output size] raw model outputs (logits, or probabilities)."""
-    n = len(next(iter(views.values())))
-    if n == 0:
-      return np.zeros([0, int(self.model.outputs[0].shape[-1])], np.float32)
-    predict = training.predict_function(self.model)
-    dataset = tf.data.Dataset.from_tensor_slices(
-        {name: views[name] for name in self.feature_lengths}).batch(batch_size)
-    return np.concatenate([predict(batch).numpy() for batch in dataset])
+    return inference.predict_arrays(
+        self.model, {name: views[name] for name in self.feature_lengths}, batch_size)
 
   def probabilities(self, views: Mapping[str, np.ndarray],
                     batch_size: int = 256) -> np.ndarray:
@@ -223,9 +225,7 @@ class Member:
     out = self.outputs(views, batch_size)
     if self.outputs_probability:
       return out[:, 0]
-    if out.shape[-1] == 1:
-      return tf.sigmoid(out[:, 0]).numpy()
-    return tf.nn.softmax(out, axis=-1).numpy()[:, 1]  # Positive class of a softmax model.
+    return inference.positive_class_probability(out)
 
 
 def _natural_key(path: str):
@@ -252,97 +252,16 @@ def model_paths(model_dir: str, average: bool) -> list[str]:
       paths.append(path)
       continue
     members = [p for p in sorted(glob.glob(os.path.join(path, "*")), key=_natural_key)
-               if (os.path.isdir(p) and os.path.exists(os.path.join(p, config_util.CONFIG_FILE)))
+               if (os.path.isdir(p) and os.path.exists(os.path.join(p, model_dir_lib.CONFIG_FILE)))
                or (os.path.isfile(p) and p.endswith(".keras"))]
     if not members:
       raise errors.CheckpointError(
           "--average: {} holds no model directories (subdirectories with {}) "
-          "or .keras files".format(path, config_util.CONFIG_FILE))
+          "or .keras files".format(path, model_dir_lib.CONFIG_FILE))
     paths.extend(members)
   if not paths:
     raise errors.CheckpointError("No model given (--model_dir is empty)")
   return paths
-
-
-def keras_file_inputs(path: str) -> list[str] | None:
-  """Input names of a .keras file's model, read from its config (no loading); None
-  if they cannot be told."""
-  import json  # pylint: disable=import-outside-toplevel
-  import zipfile  # pylint: disable=import-outside-toplevel
-  try:
-    with zipfile.ZipFile(path) as archive:
-      config = json.loads(archive.read("config.json"))
-  except (OSError, KeyError, ValueError, zipfile.BadZipFile):
-    return None
-  names = []
-
-  def walk(node):
-    if isinstance(node, dict):
-      if node.get("class_name") == "InputLayer":
-        names.append((node.get("config") or {}).get("name") or node.get("name"))
-      for value in node.values():
-        walk(value)
-    elif isinstance(node, list):
-      for value in node:
-        walk(value)
-
-  walk(config)
-  return [n for n in names if n] or None
-
-
-def _check_astronet_inputs(path: str, input_names) -> None:
-  """Raises CheckpointError unless a model reads views (global_view / local_view ...)."""
-  if not any(name.endswith("_view") for name in input_names):
-    raise errors.CheckpointError(
-        "{} is not an Astronet model: its inputs are {} (Astronet models read "
-        "global_view / local_view)".format(path, sorted(input_names) or "none"))
-
-
-def _load_keras_file(path: str) -> keras.Model:
-  inputs = keras_file_inputs(path)
-  if inputs is not None:  # Told from the config: no attempt to load another family's layers.
-    _check_astronet_inputs(path, inputs)
-  try:
-    return keras.models.load_model(path, compile=False)
-  except (ValueError, OSError, TypeError, KeyError, AttributeError) as e:
-    # A .keras file of another model family (its layers are not Astronet's)
-    # fails here with "Could not locate class ...".
-    reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    raise errors.CheckpointError("Cannot load {} as an Astronet Keras model: {}".format(
-        path, reason)) from None
-
-
-class _ServingSignature(keras.layers.Layer):
-  """Calls an exported SavedModel's serving signature (keyword inputs) as a Keras layer."""
-
-  def __init__(self, path: str, **kwargs):
-    super().__init__(**kwargs)
-    self._loaded = tf.saved_model.load(path)
-    self._signature = self._loaded.signatures["serving_default"]
-
-  def input_specs(self) -> dict:
-    return self._signature.structured_input_signature[1]
-
-  def call(self, inputs):
-    outputs = self._signature(**{name: tf.cast(inputs[name], tf.float32)
-                                 for name in self.input_specs()})
-    return next(iter(outputs.values()))
-
-
-def _load_saved_model(path: str) -> keras.Model:
-  """A Keras model around an exported SavedModel (export_model.py --format=saved_model)."""
-  try:
-    layer = _ServingSignature(path, name="saved_model")
-  except (ValueError, OSError, KeyError, tf.errors.OpError) as e:
-    raise errors.CheckpointError("Cannot load SavedModel {}: {}".format(
-        path, str(e).splitlines()[0] if str(e) else type(e).__name__)) from None
-  inputs = {name: keras.Input(shape=tuple(spec.shape[1:]), name=name, dtype="float32")
-            for name, spec in sorted(layer.input_specs().items())}
-  return keras.Model(inputs, keras.layers.Identity(name=ENSEMBLE_OUTPUT)(layer(inputs)))
-
-
-def is_saved_model(path: str) -> bool:
-  return os.path.isdir(path) and os.path.exists(os.path.join(path, "saved_model.pb"))
 
 
 def load_member(path: str, expected_model: str | None = None) -> Member:
@@ -354,21 +273,11 @@ def load_member(path: str, expected_model: str | None = None) -> Member:
     CheckpointError: The path holds no model, a model of another family
       (no global_view / local_view inputs), or one that cannot be loaded.
   """
-  config = None
-  if os.path.isfile(path) and path.endswith(".keras"):
-    model = _load_keras_file(path)
-  elif is_saved_model(path):
-    model = _load_saved_model(path)
-  elif os.path.isfile(path):
-    raise errors.CheckpointError(
-        "{} is not a model: give a model directory, a .keras file or an exported "
-        "SavedModel directory".format(path))
-  else:
-    model, _, config = training.load_model(path, expected_model)
-  lengths = {name: int(t.shape[-1]) for name, t in _named_inputs(model).items()}
-  _check_astronet_inputs(path, lengths)
+  model, config = model_loading.load_any(path, expected_model)
+  lengths = {name: int(t.shape[-1]) for name, t in model_loading.named_inputs(model).items()}
+  model_loading.check_astronet_inputs(path, lengths)
   if config is not None:
-    lengths = training.feature_lengths(config)
+    lengths = configurations.feature_lengths(config)
   return Member(path, model, lengths,
                 outputs_probability=model.layers[-1].name == ENSEMBLE_OUTPUT, config=config)
 
@@ -378,7 +287,6 @@ def label_inputs(member: Member) -> dict:
   if member.config is not None:
     inputs = member.config["inputs"]
     return {"label_feature": inputs["label_feature"], "label_map": inputs["label_map"]}
-  from astronet.astro_model import configurations  # pylint: disable=import-outside-toplevel
   mission = configurations.mission_of(member.feature_lengths)
   if mission is not None:
     inputs = configurations.base(mission)["inputs"]
@@ -391,7 +299,7 @@ def evaluate_members(members: Sequence[Member], file_pattern: str,
                      batch_size: int = 256) -> dict:
   """Metrics of the mean probability of `members` on the records of `file_pattern`.
 
-  For a single train.py model this equals training.evaluate (same metrics);
+  For a single train.py model this equals evaluation.evaluate (same metrics);
   for .keras files, SavedModels and ensembles the labels follow the first
   member's config, or its mission's label map.
 
@@ -412,11 +320,6 @@ def evaluate_members(members: Sequence[Member], file_pattern: str,
   result["cross_entropy"] = result["loss"]
   result["num_members"] = len(members)
   return result
-
-
-def _named_inputs(model: keras.Model) -> dict:
-  """{input name: KerasTensor} of a functional model, in its input order."""
-  return {t.name: t for t in model.inputs}
 
 
 def load_members(model_dir: str, average: bool,
@@ -488,7 +391,7 @@ def build_ensemble(members: Sequence[Member], name: str = "ensemble") -> keras.M
           member.name, len(member.model.outputs)))
     wrapped = keras.Model(member.model.inputs, member.model.outputs[0],
                           name="member_{}".format(i + 1))
-    out = wrapped([inputs[k] for k in _named_inputs(member.model)])
+    out = wrapped([inputs[k] for k in model_loading.named_inputs(member.model)])
     if out.shape[-1] != 1:
       raise ValueError("{} has {} outputs; only sigmoid (output_dim 1) models can be "
                        "exported as an ensemble".format(member.name, out.shape[-1]))

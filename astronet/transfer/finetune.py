@@ -89,10 +89,10 @@ def load_base(path: str):
   """(model name, config, {TF1 name: weight}) of a pretrained model."""
   # pylint: disable=import-outside-toplevel
   from astronet import checkpoint_import
-  from astronet.ops import training
+  from astronet.ops import model_loading
   from tf_util import errors
   if os.path.isfile(path) and path.endswith(".keras"):
-    weights, _ = checkpoint_import.load_weights(path)
+    weights, _ = model_loading.load_weights(path)
     name, config = checkpoint_import.infer_config({k: v.shape for k, v in weights.items()})
     return name, config, weights
   if checkpoint_import.is_tf1_checkpoint(path):
@@ -100,7 +100,7 @@ def load_base(path: str):
     return name, config, checkpoint.weights
   if not os.path.exists(path):
     raise errors.CheckpointError("--base_model {} does not exist".format(path))
-  model, name, config = training.load_model(path)
+  model, name, config = model_loading.load_model(path)
   return name, config, checkpoint_import.weights_by_name(model)
 
 
@@ -126,6 +126,7 @@ def run(base_model: str, train_files: str, eval_files: str | None, model_dir: st
   """Fine-tunes; returns the transfer report (also written to model_dir/transfer.json)."""
   # pylint: disable=import-outside-toplevel
   from astronet.astro_model import configurations
+  from astronet.ops import evaluation
   from astronet.ops import training
   from astronet.transfer import transfer_model
   from tf_util import atomic_io
@@ -177,7 +178,7 @@ def run(base_model: str, train_files: str, eval_files: str | None, model_dir: st
                              "eval": result})
     atomic_io.write_json(report_path, report)
     if result:
-      logging.info("%s: %s", stage["name"], training.format_metrics(result))
+      logging.info("%s: %s", stage["name"], evaluation.format_metrics(result))
   plot_history(report, os.path.join(model_dir, "transfer_history.png"))
   return report
 

@@ -1,4 +1,4 @@
-"""Config helpers: JSON overrides, validation, saving/loading a model_dir's config.
+"""Config helpers: JSON overrides and validation (a model_dir's config.json is tf_util.model_dir).
 
 Also Astronet-Triage's `astronet.util.config_util` API (parse_json, to_json,
 log_and_save_config, unflatten; see tf_util.config_util).
@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from collections.abc import Mapping
 
-from tf_util import atomic_io
 from tf_util import errors
 from tf_util.config_util import log_and_save_config  # noqa: F401  pylint: disable=unused-import
 from tf_util.config_util import parse_json  # noqa: F401  pylint: disable=unused-import
@@ -54,24 +52,6 @@ def _merge(target: dict, overrides: Mapping, path: str) -> None:
       _merge(target[key], value, where)
     else:
       target[key] = copy.deepcopy(value)
-
-
-CONFIG_FILE = "config.json"
-
-
-def write_config(config: Mapping, model_dir: str) -> None:
-  """Writes model_dir/config.json atomically."""
-  os.makedirs(model_dir, exist_ok=True)
-  atomic_io.write_json(os.path.join(model_dir, CONFIG_FILE), config, indent=2,
-                       sort_keys=True)
-
-
-def read_config(model_dir: str) -> dict | None:
-  path = os.path.join(model_dir, CONFIG_FILE)
-  if not os.path.exists(path):
-    return None
-  with open(path) as f:
-    return json.load(f)
 
 
 def _is_int(value) -> bool:
