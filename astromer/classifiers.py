@@ -21,11 +21,14 @@ holding the last valid step's logits), averaged over the batch.
 
 from __future__ import annotations
 
+import os
+
 import keras
 import numpy as np
 from keras import ops
 
 import astromer
+from tf_util import atomic_io
 
 HEADS = astromer.HEADS
 
@@ -133,7 +136,6 @@ def train(model: keras.Model, train_inputs: dict, train_labels: np.ndarray, val_
   weights restored (the original kept and reloaded its best checkpoint). TensorBoard logs and
   the best weights (`classifier.weights.h5`) go to project_path when given. Returns the history.
   """
-  import os  # pylint: disable=import-outside-toplevel
   model.compile(optimizer=keras.optimizers.Adam(lr), loss=sequence_cross_entropy)
   callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
                                              restore_best_weights=True)]
@@ -144,7 +146,6 @@ def train(model: keras.Model, train_inputs: dict, train_labels: np.ndarray, val_
                       shuffle=True)
   if project_path:
     # Keras wants the name to end in .weights.h5, so the temporary name keeps that suffix.
-    from tf_util import atomic_io  # pylint: disable=import-outside-toplevel
     with atomic_io.atomic_path(os.path.join(project_path, "classifier.weights.h5")) as tmp:
       model.save_weights(tmp)
   return history.history

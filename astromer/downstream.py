@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import os
+import tempfile
 import time
 
 import numpy as np
@@ -14,7 +15,9 @@ from absl import logging
 
 import astromer
 from astromer import classifiers
+from astromer import features
 from astromer import preprocessing
+from astromer.models import SingleBandEncoder
 from tf_util import atomic_io
 
 SCENARIOS = astromer.SCENARIOS
@@ -22,7 +25,6 @@ SCENARIOS = astromer.SCENARIOS
 
 def load_encoder(weights: str):
   """SingleBandEncoder from a pretrained name ('macho', ...) or a weights folder."""
-  from astromer.models import SingleBandEncoder  # pylint: disable=import-outside-toplevel
   if os.path.isdir(weights):
     return SingleBandEncoder.from_folder(weights)
   return SingleBandEncoder.from_pretraining(weights, download=False)
@@ -34,7 +36,7 @@ def _inputs(windows: dict, rows: np.ndarray) -> dict:
 
 def _object_splits(labels: np.ndarray, folds: int, val_fraction: float, seed: int):
   """Yields (train, val, test) object indices of each fold."""
-  from sklearn import model_selection  # pylint: disable=import-outside-toplevel
+  from sklearn import model_selection  # noqa: PLC0415  (scikit-learn: only this function needs it)
   smallest = int(np.bincount(labels).min())
   if smallest < folds:
     raise ValueError("the smallest class has {} objects: fewer than --folds={}".format(
@@ -91,7 +93,6 @@ class _FoldRunner:
     encoder = load_encoder(self.weights)
     if self.scenario == "c":
       if fold_dir is None:
-        import tempfile  # pylint: disable=import-outside-toplevel
         fold_dir = tempfile.mkdtemp(prefix="astromer_classify_")
       finetune = lambda o: preprocessing.load_numpy(  # noqa: E731
           [curves[i] for i in o], batch_size=s["batch_size"], max_obs=encoder.maxlen,
@@ -125,8 +126,8 @@ def cross_validate(curves, ids, labels, class_names, scenario: str, head: str = 
   Returns {"scenario", "head", "folds": [...], "pooled": [...per repeat],
   "macro_f1_mean", "macro_f1_std", "accuracy_mean", "predictions": [...]}.
   """
-  import keras  # pylint: disable=import-outside-toplevel
-  from sklearn import metrics  # pylint: disable=import-outside-toplevel
+  import keras  # noqa: PLC0415  (Keras loads TensorFlow, kept out of the import of this module)
+  from sklearn import metrics  # noqa: PLC0415  (scikit-learn: only this function needs it)
   if scenario not in SCENARIOS:
     raise ValueError("unknown scenario {!r}; choose one of {}".format(scenario, SCENARIOS))
   labels = np.asarray(labels, np.int32)
@@ -138,7 +139,6 @@ def cross_validate(curves, ids, labels, class_names, scenario: str, head: str = 
   num_classes = len(class_names)
   splits = [list(_object_splits(labels, folds, val_fraction, seed + r)) for r in range(repeats)]
   if scenario == "rf":
-    from astromer import features  # pylint: disable=import-outside-toplevel
     feature_matrix = features.feature_matrix(curves)
   else:
     if maxlen is None:
@@ -159,7 +159,7 @@ def cross_validate(curves, ids, labels, class_names, scenario: str, head: str = 
           fold)) if output_dir else None
       test_ids = [ids[i] for i in test]
       if scenario == "rf":
-        from sklearn import ensemble  # pylint: disable=import-outside-toplevel
+        from sklearn import ensemble  # noqa: PLC0415  (scikit-learn: only this function needs it)
         forest = ensemble.RandomForestClassifier(500, class_weight="balanced",
                                                  random_state=seed + repeat)
         train_val = np.concatenate([train, val])
@@ -210,9 +210,9 @@ def cross_validate(curves, ids, labels, class_names, scenario: str, head: str = 
 
 def write_outputs(results: dict, output_dir: str) -> None:
   """results.json, predictions.csv and confusion_matrix.png (pooled, summed over repeats)."""
-  import matplotlib  # pylint: disable=import-outside-toplevel
+  import matplotlib  # noqa: PLC0415  (plotting only)
   matplotlib.use("Agg")
-  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+  import matplotlib.pyplot as plt  # noqa: PLC0415  (plotting only)
   os.makedirs(output_dir, exist_ok=True)
   atomic_io.write_json(os.path.join(output_dir, "results.json"),
                        {k: v for k, v in results.items() if k != "predictions"})

@@ -21,7 +21,7 @@ def lomb_scargle_period(time: np.ndarray, mag: np.ndarray, err: np.ndarray,
                         min_period: float = 0.02, max_period: float = 10.0,
                         oversampling: int = 5) -> tuple[float, float]:
   """(best period in days, its normalised power) over [min_period, max_period] days."""
-  from astropy.timeseries import LombScargle  # pylint: disable=import-outside-toplevel
+  from astropy.timeseries import LombScargle  # noqa: PLC0415  (astropy: only this function needs it)
   periodogram = LombScargle(time, mag, err)
   frequency, power = periodogram.autopower(minimum_frequency=1.0 / max_period,
                                            maximum_frequency=1.0 / min_period,

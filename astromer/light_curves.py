@@ -25,6 +25,7 @@ import re
 
 import numpy as np
 
+from astromer import preprocessing
 from tf_util import errors
 
 TIME_COLUMNS = ("mjd", "time", "t", "hjd", "bjd", "jd")
@@ -107,7 +108,6 @@ def read_labelled_folder(folder: str, labels_csv: str | None = None):
     labels_by_id = _read_labels_csv(labels_csv)
     files = [f for f in files if os.path.abspath(f) != os.path.abspath(labels_csv)]
   if not files:
-    from astromer import preprocessing  # pylint: disable=import-outside-toplevel
     curves, ids, labels = preprocessing.pretraining_records(folder)
     names = [str(n) for n in sorted(set(labels))]
     return [np.asarray(c, np.float64) for c in curves], ids, np.asarray(

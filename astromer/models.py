@@ -23,6 +23,7 @@ import tensorflow as tf
 
 from astromer import encoder
 from astromer import preprocessing
+from astromer import utils
 from astromer import weights as weights_lib
 from tf_util import atomic_io
 from tf_util import distribute
@@ -63,7 +64,6 @@ class SingleBandEncoder:
     Raises:
       CheckpointError: Unknown or unavailable name, or weights that do not fit.
     """
-    from astromer import utils  # pylint: disable=import-outside-toplevel
     return cls.from_folder(utils.pretrained_folder(name, download))
 
   @classmethod

@@ -13,9 +13,13 @@ As the original (astromer 0.1.8, `sampling=False`):
 
 from __future__ import annotations
 
+import glob
+import os
 from collections.abc import Sequence
 
 import numpy as np
+
+from tf_util import errors
 
 
 def check_light_curve(lc, name: str = "light curve") -> np.ndarray:
@@ -108,7 +112,7 @@ def load_numpy(samples: Sequence, ids: Sequence | None = None, labels: Sequence 
   once (seeded by `seed`) and cached, as the original (its masks were static
   across epochs). `sampling=True` takes one window per curve at a random start.
   """
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf  # noqa: PLC0415  (TensorFlow, kept out of the import of this module)
   rng = np.random.default_rng(seed)
   ids = [str(i) for i in range(len(samples))] if ids is None else [str(i) for i in ids]
   labels = [-1] * len(samples) if labels is None else list(labels)
@@ -151,12 +155,9 @@ def pretraining_records(folder: str):
   Records: context id (bytes), label, length; feature lists dim_0 (time),
   dim_1 (magnitude), dim_2 (error), each one float list.
   """
-  import glob  # pylint: disable=import-outside-toplevel
-  import os  # pylint: disable=import-outside-toplevel
 
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf  # noqa: PLC0415  (TensorFlow, kept out of the import of this module)
 
-  from tf_util import errors  # pylint: disable=import-outside-toplevel
   files = sorted(glob.glob(os.path.join(folder, "**", "*.record"), recursive=True))
   if not files:
     raise errors.LightCurveFileError("No .record files under {}".format(folder), folder)
@@ -193,6 +194,6 @@ def make_pretraining(input, batch_size: int = 1, shuffle: bool = False,  # pylin
                        same_frac=same_frac, repeat=repeat, **numpy_args)
   if n_classes == -1:
     return dataset
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf  # noqa: PLC0415  (TensorFlow, kept out of the import of this module)
   return dataset.map(lambda b: ({k: b[k] for k in ("input", "times", "mask_in")},
                                 tf.one_hot(b["label"], n_classes)))

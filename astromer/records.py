@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from astromer import light_curves
 from tf_util import atomic_io
 from tf_util import errors
 
@@ -114,7 +115,6 @@ def create_dataset(meta_df, source: str, target: str, subsets_frac: tuple = (0.5
   Raises:
     CatalogError: Missing columns, or several bands and no `band`.
   """
-  from astromer import light_curves  # pylint: disable=import-outside-toplevel
   reader = reader or light_curves.read_csv_light_curve
   missing = {"ID", "Class", "Path"} - set(meta_df.columns)
   if missing:

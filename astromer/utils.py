@@ -9,6 +9,7 @@ no longer resolves (renamed `macho_a0` upstream, same bytes); URL_NAMES maps it.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -46,7 +47,6 @@ CHECKSUM_FILE = "SHA256"
 
 def _download(url: str, path: str, max_bytes: int) -> str:
   """Streams `url` into `path` (at most max_bytes); returns the sha256 of the bytes."""
-  import hashlib  # pylint: disable=import-outside-toplevel
   digest, size = hashlib.sha256(), 0
   with urllib.request.urlopen(url, timeout=60) as response, open(path, "wb") as f:
     for block in iter(lambda: response.read(1 << 20), b""):

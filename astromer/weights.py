@@ -49,7 +49,7 @@ def model_variables(model) -> dict:
 
 def read_checkpoint(path: str) -> dict:
   """{key: array} of a TF checkpoint prefix or folder (folder/weights, as the original)."""
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf  # noqa: PLC0415  (TensorFlow, kept out of the import of this module)
   prefix = os.path.join(path, "weights") if os.path.isdir(path) else path
   if not os.path.exists(prefix + ".index"):
     raise errors.CheckpointError("No ASTROMER checkpoint {}.index (a weights folder holds "
@@ -106,7 +106,7 @@ def read_keras2_h5(path: str, num_layers: int) -> dict:
   Raises:
     CheckpointError: Unreadable file or a variable with no place in the model.
   """
-  import h5py  # pylint: disable=import-outside-toplevel
+  import h5py  # noqa: PLC0415  (h5py: only this function needs it)
   values, unknown = {}, []
   try:
     h5 = h5py.File(path, "r")
@@ -160,7 +160,7 @@ def save_checkpoint(model, prefix: str) -> str:
   """Writes the model's weights as a TF checkpoint with the ORIGINAL's keys
   (`layer_with_weights-0/enc_layers/0/mha/wq/kernel`, ...), so the original
   library and `read_checkpoint` both load it. Returns the prefix."""
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf  # noqa: PLC0415  (TensorFlow, kept out of the import of this module)
   root = tf.train.Checkpoint()
   for key, variable in model_variables(model).items():
     node = root

@@ -1,1 +1,1 @@
-"""AstroWaveNet: generative model of light curves (port in progress)."""
+"""AstroWaveNet: the generative model of Kepler light curves (Keras 3 port; trainer.py, predict.py)."""

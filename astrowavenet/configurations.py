@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tf_util import errors
+
 
 def base() -> dict:
   """Normal output distribution; 4 blocks x dilations 1..16."""
@@ -61,7 +63,6 @@ def validate_config(config: dict) -> None:
   Raises:
     ConfigError: Names the key, its value and what is expected.
   """
-  from tf_util import errors  # pylint: disable=import-outside-toplevel
 
   def positive_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1

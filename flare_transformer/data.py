@@ -34,7 +34,9 @@ import os
 import numpy as np
 
 from light_curve_util import tess_io
+from tf_util import atomic_io
 from tf_util import errors
+from tf_util import hashing
 
 WINDOW = 100
 CADENCE_DAYS = 2.0 / 60 / 24
@@ -132,7 +134,7 @@ def davenport_template(x: np.ndarray) -> np.ndarray:
 
 def mendoza_template(x: np.ndarray) -> np.ndarray:
   """Tovar Mendoza et al. 2022 flare shape at x = (t - t_peak) / t_half, scaled to peak 1."""
-  from scipy import special  # pylint: disable=import-outside-toplevel
+  from scipy import special  # noqa: PLC0415  (SciPy: only this function needs it (0.5 s import))
   x = np.asarray(x, np.float64)
   p = _MENDOZA
   total = 0.0
@@ -174,7 +176,7 @@ def read_catalog(path: str) -> dict[int, dict]:
   Raises:
     CatalogError: No TIC or time column.
   """
-  import pandas as pd  # pylint: disable=import-outside-toplevel
+  import pandas as pd  # noqa: PLC0415  (pandas: only this function needs it)
   table = pd.read_csv(path)
   time_column = next((c for c in ("tpeak_btjd", "t_btjd", "tpeak") if c in table.columns), None)
   if "TIC" not in table.columns or time_column is None:
@@ -333,7 +335,7 @@ def build_dataset(fits_files, catalogs=(), stride: int = WINDOW,
   and skipped. Validation and test windows get no injected flares from the
   same draws as training (each star has its own random stream).
   """
-  from absl import logging  # pylint: disable=import-outside-toplevel
+  from absl import logging  # noqa: PLC0415  (absl logging, as the flare scripts log)
   synthetic = synthetic or SyntheticConfig()
   catalog = merge_catalogs(*[read_catalog(c) for c in catalogs])
   curves = []
@@ -356,7 +358,6 @@ def build_dataset(fits_files, catalogs=(), stride: int = WINDOW,
 
 def dataset_key(files, catalogs, settings: dict) -> str:
   """Hash of the inputs (their bytes) and settings that name a cached dataset."""
-  from tf_util import hashing  # pylint: disable=import-outside-toplevel
   h = hashlib.sha256()
   for path in sorted(files) + sorted(catalogs):
     h.update(os.path.basename(path).encode())
@@ -368,9 +369,8 @@ def dataset_key(files, catalogs, settings: dict) -> str:
 def load_or_build(processed_dir: str, fits_dir: str, catalogs=(), **settings) -> dict:
   """build_dataset over fits_dir/*_lc.fits, cached as processed_dir/windows_<key>.npz and
   reused when present (the key covers the files, catalogues and settings)."""
-  from absl import logging  # pylint: disable=import-outside-toplevel
+  from absl import logging  # noqa: PLC0415  (absl logging, as the flare scripts log)
 
-  from tf_util import atomic_io  # pylint: disable=import-outside-toplevel
   files = sorted(glob.glob(os.path.join(fits_dir, "*.fits")))
   if not files:
     raise errors.LightCurveFileError("no .fits light curves in {}".format(fits_dir), fits_dir)

@@ -13,12 +13,15 @@ cadence inside).
 from __future__ import annotations
 
 import csv
+import glob
+import os
 
 import numpy as np
 
 from flare_transformer import data
 from flare_transformer import metrics
 from tf_util import atomic_io
+from tf_util import errors
 
 
 def cadence_probabilities(model, lc: data.LightCurve, stride: int = 10,
@@ -59,9 +62,9 @@ def write_csv(intervals: list[dict], path: str) -> None:
 
 def plot(lc: data.LightCurve, probability: np.ndarray, intervals: list[dict], path: str,
          threshold: float = 0.5) -> None:
-  import matplotlib  # pylint: disable=import-outside-toplevel
+  import matplotlib  # noqa: PLC0415  (plotting only)
   matplotlib.use("Agg")
-  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+  import matplotlib.pyplot as plt  # noqa: PLC0415  (plotting only)
   fig, axes = plt.subplots(2, 1, figsize=(12, 6), sharex=True)
   axes[0].plot(lc.time, lc.flux, "k.", ms=1)
   for i in intervals:
@@ -82,10 +85,7 @@ def plot(lc: data.LightCurve, probability: np.ndarray, intervals: list[dict], pa
 
 def resolve_model_path(path: str) -> str:
   """A .keras flare model, or the best_model.keras of a training run directory."""
-  import glob  # pylint: disable=import-outside-toplevel
-  import os  # pylint: disable=import-outside-toplevel
 
-  from tf_util import errors  # pylint: disable=import-outside-toplevel
   if os.path.isdir(path):
     found = sorted(glob.glob(os.path.join(path, "**", "best_model.keras"), recursive=True))
     if not found:

@@ -15,9 +15,14 @@ on the same [batch, 100, 3] windows.
 
 from __future__ import annotations
 
+import os
+
 import keras
 import numpy as np
 from keras import ops
+
+from flare_transformer import stella
+from tf_util import errors
 
 
 def positional_encoding(length: int, d_model: int) -> np.ndarray:
@@ -128,7 +133,6 @@ def attention_model(model: keras.Model) -> keras.Model:
 def build_model(model_config: dict) -> keras.Model:
   """The model of a config's `model` section (architecture transformer or cnn)."""
   if model_config.get("architecture", "transformer") == "cnn":
-    from flare_transformer import stella  # pylint: disable=import-outside-toplevel
     return stella.build_stella_cnn(model_config["max_seq_len"], model_config["dropout"],
                                    model_config["input_dim"])
   return build_transformer(**model_config)
@@ -147,9 +151,7 @@ def load_model(path: str, compile: bool = False) -> keras.Model:  # pylint: disa
       family (e.g. an Astronet model, whose inputs are global_view /
       local_view), or one that cannot be loaded.
   """
-  import os  # pylint: disable=import-outside-toplevel
 
-  from tf_util import errors  # pylint: disable=import-outside-toplevel
   if not os.path.isfile(path):
     raise errors.CheckpointError("Flare model {} does not exist (give a .keras file, e.g. "
                                  "RUN/checkpoints/best_model.keras)".format(path))

@@ -10,9 +10,9 @@ from tf_util import atomic_io
 
 
 def _pyplot():
-  import matplotlib  # pylint: disable=import-outside-toplevel
+  import matplotlib  # noqa: PLC0415  (plotting only)
   matplotlib.use("Agg")
-  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+  import matplotlib.pyplot as plt  # noqa: PLC0415  (plotting only)
   return plt
 
 
@@ -59,7 +59,7 @@ def attention_maps(model, split: dict, out_dir: str, num_samples: int = 4,
   """For flare and non-flare windows of `split`: sample_<i>_lightcurve.png,
   sample_<i>_layer_<j>_attention.png (one panel per head) and
   sample_<i>_attention_rollout.png. Returns the written paths."""
-  from flare_transformer import model as model_lib  # pylint: disable=import-outside-toplevel
+  from flare_transformer import model as model_lib  # noqa: PLC0415  (Keras: only the attention maps need the model)
   plt = _pyplot()
   rng = np.random.default_rng(seed)
   positives = np.nonzero(split["y"] == 1)[0]

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from light_curve_util import tess_io
 from tf_util import errors
 
 WINDOW = 200
@@ -41,7 +42,7 @@ _WEIGHTED_LAYERS = ("conv1d", "conv1d_1", "dense", "dense_1")
 def build_stella_cnn(window: int = WINDOW, dropout: float = 0.1, channels: int = 1):
   """stella's CNN as a Keras 3 functional model: [batch, window, channels] -> probability
   [batch, 1] (stella: channels 1, normalised flux; the flare CNN baseline: 3 features)."""
-  import keras  # pylint: disable=import-outside-toplevel
+  import keras  # noqa: PLC0415  (Keras loads TensorFlow, kept out of the import of this module)
   inputs = keras.Input((window, channels), name="flux")
   x = keras.layers.Conv1D(16, 7, padding="same", activation="relu", name="conv1d")(inputs)
   x = keras.layers.MaxPooling1D(2, name="max_pooling1d")(x)
@@ -66,7 +67,7 @@ def load_stella_h5(source, name: str | None = None):
   Raises:
     CheckpointError: Not a stella model file (architecture, layer or shape).
   """
-  import h5py  # pylint: disable=import-outside-toplevel
+  import h5py  # noqa: PLC0415  (h5py: only this function needs it)
   name = name or str(source)
   try:
     h5 = h5py.File(source, "r")
@@ -136,7 +137,6 @@ def load_stella_ensemble(path: str, seeds: Sequence[int] = PAPER_SEEDS) -> dict:
 def stella_light_curve(fits_path: str):
   """(time [days, BTJD], flux) as stella's training set used them: SAP flux,
   QUALITY == 0, finite, divided by the median."""
-  from light_curve_util import tess_io  # pylint: disable=import-outside-toplevel
   time, flux, _ = tess_io.read_tess_fits_light_curve(fits_path, "spoc", flux_column="SAP_FLUX")
   flux = np.asarray(flux, np.float64)
   return np.asarray(time, np.float64), flux / np.median(flux)

@@ -25,6 +25,7 @@ from flare_transformer import config as config_lib
 from flare_transformer import data
 from flare_transformer import metrics
 from flare_transformer import model as model_lib
+from flare_transformer import plots
 from tf_util import atomic_io
 from tf_util import distribute
 from tf_util import inference
@@ -164,7 +165,7 @@ def train(config: dict, run_dir: str | None = None, resume: bool = False, verbos
   mixed_precision: float16 compute, float32 weights and output (GPUs);
   jit_compile: XLA-compiled train step.
   """
-  import yaml  # pylint: disable=import-outside-toplevel
+  import yaml  # noqa: PLC0415  (PyYAML: only this function needs it)
   # First: a multi-worker strategy must exist before other TF ops run.
   strategy = distribute.make_strategy(distribution)
   chief = distribute.is_chief(strategy)
@@ -238,7 +239,6 @@ def train(config: dict, run_dir: str | None = None, resume: bool = False, verbos
       summary[split + "_metrics"] = metrics.binary_metrics(windows[split]["y"], probs)
   summary["history"] = state["history"]
   atomic_io.write_json(os.path.join(run_dir, "config.json"), {"config": config, **summary})
-  from flare_transformer import plots  # pylint: disable=import-outside-toplevel
   plots.training_history(state["history"], os.path.join(run_dir, output["plots_dir"],
                                                         "training_history.png"))
   if config["model"]["architecture"] == "transformer" and len(windows["test"]["y"]):

@@ -68,7 +68,7 @@ def is_tf_noise(line: str) -> bool:
 def import_tensorflow():
   """`import tensorflow` with the start-up noise removed from stderr; returns the module."""
   if "tensorflow" in sys.modules or os.environ.get("ASTRONET_TF_LOG"):
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    import tensorflow as tf  # noqa: PLC0415  (TensorFlow, kept out of the import of this module)
     return tf
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
   sys.stderr.flush()
@@ -76,7 +76,7 @@ def import_tensorflow():
   with tempfile.TemporaryFile() as captured:
     os.dup2(captured.fileno(), 2)
     try:
-      import tensorflow as tf  # pylint: disable=import-outside-toplevel
+      import tensorflow as tf  # noqa: PLC0415  (TensorFlow, kept out of the import of this module)
       # Device discovery is where the failed cuInit is logged.
       tf.config.list_physical_devices()
     finally:

@@ -13,6 +13,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from tf_util import atomic_io
+
 logger = logging.getLogger(__name__)
 
 
@@ -46,7 +48,6 @@ def to_json(config: Any) -> str:
 
 def log_and_save_config(config: Any, output_dir: str) -> None:
   """Logs a configuration and writes it to output_dir/config.json (atomically)."""
-  from tf_util import atomic_io  # pylint: disable=import-outside-toplevel
   text = to_json(config)
   logger.info("config: %s", text)
   os.makedirs(output_dir, exist_ok=True)

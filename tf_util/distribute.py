@@ -10,10 +10,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 
 import tensorflow as tf
+
+from tf_util import atomic_io
 
 DISTRIBUTIONS = ("none", "mirrored", "one_device", "multi_worker")
 
@@ -104,9 +107,7 @@ def writes_model_dir(distribution: str | None) -> bool:
 def model_dir_lock(model_dir: str, distribution: str | None):
   """The output lock of `model_dir` for the process that writes it; a no-op for
   the other workers of a multi-worker run."""
-  import contextlib  # pylint: disable=import-outside-toplevel
 
-  from tf_util import atomic_io  # pylint: disable=import-outside-toplevel
   if writes_model_dir(distribution):
     return atomic_io.DirectoryLock(model_dir)
   return contextlib.nullcontext()

@@ -87,7 +87,7 @@ def checkpoint_step(path: str | None) -> int:
 
 def make_checkpoint(directory: str, max_to_keep: int, **objects):
   """(tf.train.Checkpoint of `objects`, its CheckpointManager writing `directory`)."""
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel  (heavy; tf_util loads without it)
+  import tensorflow as tf  # noqa: PLC0415  (TensorFlow, kept out of the import of this module)
   checkpoint = tf.train.Checkpoint(**objects)
   return checkpoint, tf.train.CheckpointManager(checkpoint, directory, max_to_keep=max_to_keep)
 
@@ -106,7 +106,7 @@ def restore_latest(checkpoint, directory: str, partial: bool = False,
   Raises:
     CheckpointError: A checkpoint whose variables or shapes do not fit.
   """
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel  (heavy)
+  import tensorflow as tf  # noqa: PLC0415  (TensorFlow, kept out of the import of this module)
   latest = tf.train.latest_checkpoint(directory)
   if latest is None:
     return None
@@ -116,7 +116,7 @@ def restore_latest(checkpoint, directory: str, partial: bool = False,
 def restore(checkpoint, prefix: str, partial: bool = False,
             model_name: str = "this model") -> str:
   """Restores checkpoint `prefix` into `checkpoint` (CheckpointError if it does not fit)."""
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel  (heavy)
+  import tensorflow as tf  # noqa: PLC0415  (TensorFlow, kept out of the import of this module)
   try:
     status = checkpoint.restore(prefix)
     if partial:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from absl import logging
 
 from astronet import missions
+from astronet.astro_model import configurations
 from astronet.data import records
 from astronet.data import tce_table
 from tf_util import errors
@@ -97,7 +98,6 @@ def warn_unknown_labels(table, mission) -> None:
   They are written (the originals kept every row), but train.py will refuse
   them; saying so now names the rows while the catalog is at hand.
   """
-  from astronet.astro_model import configurations  # pylint: disable=import-outside-toplevel
   label_map = configurations.base(mission.name)["inputs"]["label_map"]
   if mission.label_column not in table.columns:
     return

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import json
 import logging
 import multiprocessing
 import os
@@ -42,6 +43,9 @@ from astronet.data.tce_views import RecordConfig  # noqa: F401  pylint: disable=
 from astronet.data.tce_views import compute_views  # noqa: F401  pylint: disable=unused-import
 from astronet.data.tce_views import injection_from_row  # noqa: F401  pylint: disable=unused-import
 from tf_util import atomic_io
+from tf_util import cli
+from tf_util import errors
+from tf_util import hashing
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +56,6 @@ _PROGRESS_EVERY = 100
 
 def _tf():
   # Lazily (workers never need it), and without TensorFlow's start-up noise.
-  from tf_util import cli  # pylint: disable=import-outside-toplevel
   return cli.import_tensorflow()
 
 
@@ -84,7 +87,7 @@ def tce_rows(table) -> list[dict]:
 
 def make_example(tce: Mapping, views: Mapping[str, np.ndarray]):
   """A tf.train.Example with the views (float32) followed by every catalog column."""
-  from tf_util import example_util  # pylint: disable=import-outside-toplevel
+  from tf_util import example_util  # noqa: PLC0415  (loads TensorFlow; records are planned and checked without it)
   ex = _tf().train.Example()
   for name, view in views.items():
     example_util.set_float_feature(ex, name, view)
@@ -248,7 +251,6 @@ MANIFEST_FILE = ".manifest.json"
 
 def output_manifest(catalog_files: Sequence[str], settings: Mapping) -> dict:
   """What an output directory is built from: the catalogs' sha256 and the settings."""
-  from tf_util import hashing  # pylint: disable=import-outside-toplevel
   return {"catalogs": {os.path.basename(p): hashing.file_digest(p) for p in catalog_files},
           "settings": {k: settings[k] for k in sorted(settings)}}
 
@@ -261,9 +263,7 @@ def check_manifest(output_dir: str, manifest: Mapping, overwrite: bool = False) 
   Raises:
     OutputError: The directory's manifest differs (names what differs).
   """
-  import json  # pylint: disable=import-outside-toplevel
 
-  from tf_util import errors  # pylint: disable=import-outside-toplevel
   path = os.path.join(output_dir, MANIFEST_FILE)
   if os.path.exists(path) and not overwrite:
     with open(path) as f:

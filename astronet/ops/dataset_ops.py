@@ -14,6 +14,8 @@ features dict.
 from __future__ import annotations
 
 import glob
+import re
+import struct
 from collections.abc import Mapping
 
 import numpy as np
@@ -118,7 +120,6 @@ def check_framing(filename: str) -> int:
     RecordFormatError: The file ends inside a record (names the file and the
       index of the incomplete record).
   """
-  import struct  # pylint: disable=import-outside-toplevel
   count = 0
   with tf.io.gfile.GFile(filename, "rb") as f:
     size = f.size()
@@ -142,7 +143,6 @@ def check_framing(filename: str) -> int:
 
 def op_error_reason(e) -> str:
   """The useful part of a tf.errors.OpError message (tf.data wraps it in function names)."""
-  import re  # pylint: disable=import-outside-toplevel
   text = e.message or str(e)
   found = re.search(r"(truncated record at \d+|corrupted record at \d+|[Dd]ata ?[Ll]oss[^\n]*)",
                     text)

@@ -156,7 +156,7 @@ def export_members(members, output: str, fmt: str = "keras") -> dict:
         f.write(card_text)
   else:
     try:
-      import onnx
+      import onnx  # noqa: PLC0415  (optional extra `onnx`)
     except ImportError as e:
       raise ImportError("ONNX export needs tf2onnx and onnx: pip install "
                         "'astronet-tf2[onnx]'") from e
@@ -180,7 +180,7 @@ def read_model_card(path: str) -> dict | None:
         return None
       return json.loads(archive.read(MODEL_CARD))
   if path.endswith(".onnx"):
-    import onnx  # pylint: disable=import-outside-toplevel
+    import onnx  # noqa: PLC0415  (optional extra `onnx`)
     for entry in onnx.load(path).metadata_props:
       if entry.key == "model_card":
         return json.loads(entry.value)

@@ -30,6 +30,7 @@ import tensorflow as tf
 from astronet import missions
 from astronet.astro_model import configurations
 from astronet.ops import dataset_ops
+from astronet.ops import metrics
 from astronet.ops import model_loading
 from tf_util import errors
 from tf_util import inference
@@ -306,7 +307,6 @@ def evaluate_members(members: Sequence[Member], file_pattern: str,
   Raises:
     RecordFormatError: Unreadable records, NaN views, labels outside the map.
   """
-  from astronet.ops import metrics  # pylint: disable=import-outside-toplevel
   label_map = label_inputs(members[0])["label_map"]
   records = read_records(dataset_ops.expand_file_pattern(file_pattern),
                          members[0].feature_lengths)

@@ -122,6 +122,6 @@ def define_record_flags() -> None:
 def record_flag_values() -> dict:
   """{name: value} of the flags define_record_flags defines (keyword arguments of
   astronet.data.record_generation.plan)."""
-  from astronet.data import record_generation  # pylint: disable=import-outside-toplevel
+  from astronet.data import record_generation  # noqa: PLC0415  (record_generation loads the catalog and light-curve stack; the scripts' --help does not need it)
   names = ("input_tce_csv_file",) + record_generation.MANIFEST_SETTINGS
   return {name: flags.FLAGS[name].value for name in names}

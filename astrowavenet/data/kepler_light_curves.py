@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from astronet.data import preprocess
 from light_curve_util import fits_io
 from light_curve_util import util
 from tf_util import errors
@@ -69,7 +70,6 @@ def process_tess_light_curve(tic: int, tess_data_dir: str, sector: int, **option
   Cadence numbers count the median cadence (30 min for the Triage files) from
   the first point. Options as `process_light_curve` (clipping, scaling).
   """
-  from astronet.data import preprocess  # pylint: disable=import-outside-toplevel
   time, flux = preprocess.read_and_process_light_curve(tic, tess_data_dir, sector)
   if len(time) < 2:
     raise errors.EmptyLightCurveError("TIC {} sector {}: fewer than 2 points".format(
@@ -108,9 +108,9 @@ def clip_and_grid(cadence_no, time, flux, name: str,
 def make_example(kepler_id: int, cadence_no, time, flux, mask, flux_column: str = "PDCSAP_FLUX",
                  id_feature: str = "kepler_id"):
   """The tf.train.Example of one processed light curve (id_feature: kepler_id / tic_id)."""
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf  # noqa: PLC0415  (TensorFlow, kept out of the import of this module)
 
-  from tf_util import example_util  # pylint: disable=import-outside-toplevel
+  from tf_util import example_util  # noqa: PLC0415  (loads TensorFlow)
   example = tf.train.Example()
   example_util.set_int64_feature(example, id_feature, [int(kepler_id)])
   example_util.set_bytes_feature(example, "flux_column", [flux_column])
@@ -123,7 +123,7 @@ def make_example(kepler_id: int, cadence_no, time, flux, mask, flux_column: str 
 
 def parse_example(serialized):
   """Model features of one serialized Example (see module docstring)."""
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf  # noqa: PLC0415  (TensorFlow, kept out of the import of this module)
   features = tf.io.parse_single_example(serialized, {
       "time": tf.io.VarLenFeature(tf.float32),
       "flux": tf.io.VarLenFeature(tf.float32),
@@ -147,9 +147,9 @@ def build_dataset(file_pattern: str, batch_size: int, training: bool, max_length
   Raises:
     LightCurveFileError: A pattern matches no file.
   """
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf  # noqa: PLC0415  (TensorFlow, kept out of the import of this module)
 
-  from astronet.ops import dataset_ops  # pylint: disable=import-outside-toplevel
+  from astronet.ops import dataset_ops  # noqa: PLC0415  (TensorFlow, kept out of the import of this module)
   filenames = dataset_ops.expand_file_pattern(file_pattern)
   dataset = tf.data.Dataset.from_tensor_slices(filenames)
   if training and len(filenames) > 1:
@@ -178,9 +178,9 @@ def validate_records(file_pattern: str) -> int:
       not `flux` / `mask`), time / flux / mask of unequal lengths, or
       non-finite flux.
   """
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf  # noqa: PLC0415  (TensorFlow, kept out of the import of this module)
 
-  from astronet.ops import dataset_ops  # pylint: disable=import-outside-toplevel
+  from astronet.ops import dataset_ops  # noqa: PLC0415  (TensorFlow, kept out of the import of this module)
   total = 0
   for filename in dataset_ops.expand_file_pattern(file_pattern):
     index = 0

@@ -135,7 +135,7 @@ def kepler_spline(time: np.ndarray,
 
 
 def _fit_with_pydl(time, flux, mask, bkspace):
-  from pydl.pydlutils import bspline as pydl_bspline  # pylint: disable=import-outside-toplevel
+  from pydl.pydlutils import bspline as pydl_bspline  # noqa: PLC0415  (optional backend (the original's fitter))
   with warnings.catch_warnings():
     # pydl warns freely; failures are reported through its exceptions.
     warnings.simplefilter("ignore")
