@@ -17,11 +17,17 @@ setup(
         "light_curve_util", "light_curve_util.*", "third_party",
         "third_party.*", "tf_util", "tf_util.*", "ASTROMER", "ASTROMER.*"
     ]),
-    # The ASTROMER 'macho' weights (2.6 MB) ship with the package: from_pretraining
-    # works offline.
-    package_data={"astromer": ["pretrained/macho/conf.json", "pretrained/macho/weights.index",
-                               "pretrained/macho/weights.data-00000-of-00001"],
-                  "flare_transformer": ["config.yaml"]},
+    # The shipped models (astronet/pretrained.py: registry, weights, model cards)
+    # and the ASTROMER macho / atlas weights: --pretrained=NAME works offline.
+    package_data={"astronet": ["pretrained_models/registry.json",
+                               "pretrained_models/*/*.json",
+                               "pretrained_models/*/*/*.json",
+                               "pretrained_models/*/*/*.keras",
+                               "pretrained_models/*/*.keras"],
+                  "astromer": ["pretrained/*/conf.json", "pretrained/*/weights.index",
+                               "pretrained/*/weights.data-00000-of-00001",
+                               "pretrained/*/weights.h5"],
+                  "flare_transformer": ["config.yaml", "pretrained/*/*"]},
     install_requires=[
         "tensorflow>=2.16",
         "tensorflow-datasets",

@@ -1,8 +1,10 @@
 """Pretrained-weight lookup and download for ASTROMER (offline first).
 
-`from_pretraining(name)` looks, in order, in the weights shipped with the
-package (macho), in the cache directory ($ASTROMER_WEIGHTS_DIR, else
-~/.cache/astromer) under `name/`, and only then downloads
+`from_pretraining(name)` resolves the registered names (macho, atlas; ztfg is
+registered as unavailable) through astronet.pretrained: $ASTRONET_PRETRAINED_DIR,
+the user caches ($ASTROMER_WEIGHTS_DIR, else ~/.cache/astromer, under `name/`),
+then the copy shipped with the package, each file checked against its sha256.
+Other names are looked up in the cache and only then downloaded from
 `WEIGHTS_URL.format(name)` into the cache. The original's URL for 'macho'
 no longer resolves (renamed `macho_a0` upstream, same bytes); URL_NAMES maps it.
 """
@@ -17,6 +19,7 @@ import urllib.error
 import urllib.request
 import zipfile
 
+from astronet import pretrained
 from tf_util import errors
 
 WEIGHTS_URL = "https://github.com/astromer-science/weights/raw/main/{}.zip"
@@ -131,6 +134,16 @@ def pretrained_folder(name: str, download: bool = True) -> str:
   """
   if not name or not isinstance(name, str):
     raise errors.CheckpointError("Pretrained weights name must be a string, got {!r}".format(name))
+  entry = pretrained.entries().get(name)
+  if entry is not None and entry.family == "astromer":
+    # A registered name: the shared registry's lookup and sha256 checks.
+    if not entry.unavailable:
+      return pretrained.folder_of(name)
+    for folder in pretrained.search_folders(name):
+      if _weights_folder(folder):  # The user holds a copy of their own.
+        return _weights_folder(folder)
+    raise errors.CheckpointError("No pretrained ASTROMER weights {!r}: {}; looked in {}".format(
+        name, entry.unavailable.split(";")[0], ", ".join(pretrained.search_folders(name))))
   bundled = os.path.join(PACKAGE_WEIGHTS, name)
   if _weights_folder(bundled):
     return _weights_folder(bundled)

@@ -74,8 +74,6 @@ def plot_records(records, probabilities, save_dir: str) -> int:
 
 def main(argv):
   del argv
-  if not FLAGS.model_dir:
-    raise app.UsageError("--model_dir is required")
   if not FLAGS.tfrecord_dir and not FLAGS.export_ensemble:
     raise app.UsageError("--tfrecord_dir is required (or only --export_ensemble)")
   if FLAGS.plot and not FLAGS.save_dir:
@@ -89,7 +87,7 @@ def main(argv):
     from astronet.ops import model_export
     model_export.check_output(FLAGS.export_ensemble,
                               model_export.format_of(FLAGS.export_ensemble))
-  members = prediction.load_members(FLAGS.model_dir, FLAGS.average, FLAGS.model)
+  members = prediction.load_members(*script_flags.model_source(FLAGS), FLAGS.model)
   logging.info("%d model(s): %s", len(members), ", ".join(m.name for m in members))
   if FLAGS.export_ensemble:
     model_export.export_members(members, FLAGS.export_ensemble,

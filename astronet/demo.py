@@ -121,13 +121,25 @@ def run(output_dir: str, kepler_data_dir: str, num_models: int, train_steps: int
                "--labels=ensemble of {} (val slice)".format(num_models),
                "--output_file=roc_val.png"], out)
 
+  from astronet import pretrained  # pylint: disable=import-outside-toplevel
+  shipped = "triage_ensemble" if not getattr(pretrained.entries().get("triage_ensemble"),
+                                             "unavailable", "missing") else "triage"
+  print("\n== 7. Score the new TCEs with the shipped model (--pretrained={})".format(shipped))
+  run_command([script("batch_predict.py"), "--pretrained=" + shipped,
+               "--tfrecord_dir=new_tces", "--suffix=pretrained"], out)
+  shipped_predictions = prediction_files.read_predictions(
+      os.path.join(out, "prediction_pretrained.txt"))
+  for tic, p in shipped_predictions.items():
+    print("  {} {:.3f}".format(tic, p))
+
   with open(os.path.join(out, "metrics_val_model_1.json")) as f:
     val_metrics = json.load(f)
   print("\nDemo finished in {:.0f} s. Outputs in {}:".format(time.time() - start, out))
   for name in ("kic11442793_p14.4491_views.png", "prediction_new_tces.txt", "ensemble.keras",
-               "true_vs_pred_val.txt", "roc_val.png"):
+               "true_vs_pred_val.txt", "roc_val.png", "prediction_pretrained.txt"):
     print("  " + name)
-  return {"val_metrics": val_metrics, "predictions": predictions, "output_dir": out}
+  return {"val_metrics": val_metrics, "predictions": predictions,
+          "pretrained_predictions": shipped_predictions, "output_dir": out}
 
 
 def main(argv):

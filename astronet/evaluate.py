@@ -23,6 +23,7 @@ import os
 from absl import app
 from absl import flags
 
+from astronet.util import script_flags
 from tf_util import cli
 from tf_util import errors
 
@@ -43,6 +44,7 @@ def define_flags() -> None:
                       ".keras file, exported SavedModel, or comma-separated list.")
   flags.DEFINE_boolean("average", False, "Score the mean of the models in the "
                        "subdirectories of --model_dir (an ensemble).")
+  script_flags.define_pretrained_flag()
   flags.DEFINE_string("eval_name", "val", "Name of the evaluation set (in --output).")
   flags.DEFINE_string("output", None, "Optional JSON file for the metrics.")
   flags.DEFINE_integer("batch_size", 256, "Records per batch (ensembles).", lower_bound=1)
@@ -72,8 +74,9 @@ def check_output(path: str) -> None:
 
 def main(argv):
   del argv
-  if not FLAGS.eval_files or not FLAGS.model_dir:
-    raise app.UsageError("--eval_files and --model_dir are required")
+  if not FLAGS.eval_files:
+    raise app.UsageError("--eval_files is required")
+  model_paths, average = script_flags.model_source(FLAGS)
   if FLAGS.output:
     check_output(FLAGS.output)
   # pylint: disable=import-outside-toplevel
@@ -81,7 +84,7 @@ def main(argv):
   from astronet.ops import evaluation
   from astronet.ops import prediction
   from tf_util import atomic_io
-  members = prediction.load_members(FLAGS.model_dir, FLAGS.average, FLAGS.model)
+  members = prediction.load_members(model_paths, average, FLAGS.model)
   single = members[0]
   if len(members) == 1 and single.config is not None:
     # A model_dir: the evaluation of training (batch means of the loss, as the
@@ -104,7 +107,7 @@ def main(argv):
     atomic_io.write_json(FLAGS.output, dict(clean, written_by=WRITTEN_BY,
                                             eval_name=FLAGS.eval_name,
                                             eval_files=FLAGS.eval_files,
-                                            model=FLAGS.model_dir))
+                                            model=FLAGS.model_dir or FLAGS.pretrained))
   return 0
 
 

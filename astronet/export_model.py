@@ -22,6 +22,7 @@ from __future__ import annotations
 from absl import app
 from absl import flags
 
+from astronet.util import script_flags
 from tf_util import cli
 
 FLAGS = flags.FLAGS
@@ -34,15 +35,17 @@ def define_flags() -> None:
   flags.DEFINE_boolean("average", False, "Average the models in the subdirectories.")
   flags.DEFINE_string("output", None, "Output path (.keras file, directory, or .onnx file).")
   flags.DEFINE_enum("format", "keras", ["keras", "saved_model", "onnx"], "Export format.")
+  script_flags.define_pretrained_flag()
 
 
 def main(argv):
   del argv
-  if not FLAGS.model_dir or not FLAGS.output:
-    raise app.UsageError("--model_dir and --output are required")
+  if not FLAGS.output:
+    raise app.UsageError("--output is required")
+  model_paths, average = script_flags.model_source(FLAGS)
   from astronet.ops import model_export  # pylint: disable=import-outside-toplevel
   model_export.check_output(FLAGS.output, FLAGS.format)
-  card = model_export.export(FLAGS.model_dir, FLAGS.output, FLAGS.format, FLAGS.average)
+  card = model_export.export(model_paths, FLAGS.output, FLAGS.format, average)
   print("Exported {} model(s) ({}) to {}; views {}".format(
       card["ensemble_size"], FLAGS.format, FLAGS.output,
       {k: v["shape"][1] for k, v in card["inputs"].items()}))

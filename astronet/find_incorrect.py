@@ -45,15 +45,16 @@ def define_flags() -> None:
 
 def main(argv):
   del argv
-  if not FLAGS.model_dir or not FLAGS.tfrecord_dir:
-    raise app.UsageError("--model_dir and --tfrecord_dir are required")
+  if not FLAGS.tfrecord_dir:
+    raise app.UsageError("--tfrecord_dir is required")
+  model_paths, average = script_flags.model_source(FLAGS)
   # pylint: disable=import-outside-toplevel
   from astronet import plotting
   from astronet.ops import error_analysis
   from astronet.ops import metrics
   from astronet.ops import prediction
   from astronet.ops import prediction_files
-  members = prediction.load_members(FLAGS.model_dir, FLAGS.average, FLAGS.model)
+  members = prediction.load_members(model_paths, average, FLAGS.model)
   filenames = prediction.record_files(FLAGS.tfrecord_dir, FLAGS.tfrecord_pattern)
   for filename in filenames:
     print(filename)

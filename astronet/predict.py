@@ -19,6 +19,7 @@ from absl import app
 from absl import flags
 
 from astronet import missions
+from astronet.util import script_flags
 from tf_util import cli
 from tf_util import errors
 
@@ -33,6 +34,7 @@ def define_flags() -> None:
                       ".keras file, exported SavedModel, or comma-separated list.")
   flags.DEFINE_boolean("average", False, "Average the models in the subdirectories of "
                        "--model_dir (an ensemble).")
+  script_flags.define_pretrained_flag()
   flags.DEFINE_string("kepler_data_dir", None, "Base folder of Kepler FITS files.")
   flags.DEFINE_integer("kepler_id", None, "Kepler ID of the target star.", lower_bound=1)
   flags.DEFINE_string("tess_data_dir", None, "Base folder of Triage h5 files.")
@@ -50,8 +52,9 @@ def main(argv):
     raise app.UsageError("Give exactly one of --kepler_data_dir and --tess_data_dir")
   mission = missions.KEPLER if FLAGS.kepler_data_dir else missions.TESS
   star_id = FLAGS.tic_id if mission.has_sectors else FLAGS.kepler_id
-  if star_id is None or None in (FLAGS.period, FLAGS.t0, FLAGS.duration) or not FLAGS.model_dir:
-    raise app.UsageError("--model_dir, the star id, --period, --t0 and --duration are required")
+  if star_id is None or None in (FLAGS.period, FLAGS.t0, FLAGS.duration):
+    raise app.UsageError("The star id, --period, --t0 and --duration are required")
+  model_paths, average = script_flags.model_source(FLAGS)
   data_dir = FLAGS.kepler_data_dir or FLAGS.tess_data_dir
   if not os.path.isdir(data_dir):
     raise errors.LightCurveFileError("--{}_data_dir {} is not a directory".format(
@@ -61,11 +64,11 @@ def main(argv):
 
   from astronet.data import tce_views
   from astronet.ops import prediction
-  members = prediction.load_members(FLAGS.model_dir, FLAGS.average, FLAGS.model)
+  members = prediction.load_members(model_paths, average, FLAGS.model)
   lengths = members[0].feature_lengths
   if missions.of_view_lengths(lengths) is not mission:
     raise errors.CheckpointError("The model in {} takes views {}, not {} views".format(
-        FLAGS.model_dir, lengths, mission.name))
+        FLAGS.model_dir or FLAGS.pretrained, lengths, mission.name))
   views = tce_views.process_tce(star_id, FLAGS.period, FLAGS.t0, FLAGS.duration, mission.name,
                                 data_dir, FLAGS.sector if mission.has_sectors else None)
   batch = {name: np.asarray(views[name], np.float32)[None, :] for name in lengths}

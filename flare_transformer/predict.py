@@ -11,6 +11,7 @@ has columns start_time,end_time,peak_time,max_probability (BTJD days).
 
 from __future__ import annotations
 
+from absl import app
 from absl import flags
 from absl import logging
 
@@ -19,28 +20,35 @@ from tf_util import cli
 
 def define_flags() -> None:
   flags.DEFINE_string("model", None, "Trained flare model (.keras) or its run directory.")
+  flags.DEFINE_string("pretrained", None, "A flare model shipped with the project, by name "
+                      "(`python -m astronet.pretrained list`), instead of --model.")
   flags.DEFINE_string("lightcurve", None, "TESS SPOC *_lc.fits light curve.")
   flags.DEFINE_string("output_csv", None, "Where the flare intervals go.")
   flags.DEFINE_string("plot", None, "Optional PNG of the light curve and probabilities.")
   flags.DEFINE_float("threshold", 0.5, "Probability threshold.", lower_bound=0, upper_bound=1)
   flags.DEFINE_integer("stride", 10, "Cadences between window starts.", lower_bound=1)
   flags.DEFINE_string("flux_column", "PDCSAP_FLUX", "Flux column (as in training).")
-  flags.mark_flags_as_required(["model", "lightcurve", "output_csv"])
+  flags.mark_flags_as_required(["lightcurve", "output_csv"])
 
 
 def main(argv):
   del argv
   f = flags.FLAGS
+  if bool(f.model) == bool(f.pretrained):
+    raise app.UsageError("Give exactly one of --model and --pretrained")
   # pylint: disable=import-outside-toplevel
   import os
 
+  from astronet import pretrained
   from flare_transformer import data
   from flare_transformer import detection
   from flare_transformer import model as model_lib
   from tf_util import atomic_io
   atomic_io.check_writable(os.path.dirname(os.path.abspath(f.output_csv)))
+  model_path = (pretrained.model_files(f.pretrained, "flare_transformer")[0] if f.pretrained
+                else detection.resolve_model_path(f.model))
   lc = data.read_light_curve(f.lightcurve, f.flux_column)
-  model = model_lib.load_model(detection.resolve_model_path(f.model))
+  model = model_lib.load_model(model_path)
   probability, intervals = detection.detect(model, lc, f.threshold, f.stride)
   detection.write_csv(intervals, f.output_csv)
   if f.plot:

@@ -28,6 +28,9 @@ def test_demo_workflow_end_to_end(tmp_path, capsys):
   assert sorted(result["predictions"]) == [100000001, 100000002, 100000003]
   assert all(0 <= p <= 1 for p in result["predictions"].values())
   assert result["val_metrics"]["num_examples"] == 160
+  # ... and one from the shipped model (--pretrained), which is not the demo's 3-step ensemble.
+  assert sorted(result["pretrained_predictions"]) == [100000001, 100000002, 100000003]
+  assert result["pretrained_predictions"] != result["predictions"]
   for name in ("ensemble/model_1/model.keras", "ensemble/model_2/model.keras", "ensemble.keras",
                "true_vs_pred_val.txt", "roc_val.png", "kic11442793_p14.4491_views.png"):
     assert (tmp_path / name).stat().st_size > 0, name

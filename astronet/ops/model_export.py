@@ -21,9 +21,11 @@ import tensorflow as tf
 
 from astronet import missions
 from astronet.astro_model import configurations
+from astronet.ops import dataset_ops
 from astronet.ops import prediction
 from tf_util import atomic_io
 from tf_util import errors
+from tf_util import hashing
 from tf_util import model_dir as model_dir_lib
 
 MODEL_CARD = "model_card.json"
@@ -186,3 +188,73 @@ def read_model_card(path: str) -> dict | None:
         return json.loads(entry.value)
     return None
   raise ValueError("Not an exported model: {}".format(path))
+
+
+def reference_records(records: prediction.Records, count: int = 4) -> prediction.Records:
+  """`count` records, half of them positives (by the mission's label map) when there
+  are: what a shipped model's card stores to check that it reproduces itself."""
+  positive = np.array([records.mission.label_map.get(label, 0) == 1 for label in records.labels])
+  chosen = list(np.nonzero(positive)[0][:count // 2]) + list(np.nonzero(~positive)[0])
+  mask = np.zeros(len(records), bool)
+  mask[sorted(chosen[:count])] = True
+  return records.subset(mask)
+
+
+def reference_predictions(members, records: prediction.Records) -> dict:
+  """The records' views and the members' mean float32 probabilities of them."""
+  views = {name: records.views[name] for name in members[0].feature_lengths}
+  return {"record_ids": [int(i) for i in records.ids], "labels": list(records.labels),
+          "inputs": {name: v.astype(np.float32).tolist() for name, v in views.items()},
+          "probabilities": prediction.predict_members(members, records).mean(axis=0).astype(
+              np.float32).tolist()}
+
+
+def ship(member_dirs: list[str], folder: str, val_files: str, test_files: str, task: str,
+         train_command: str) -> dict:
+  """Writes a shipped model: folder/model_{i}/model.keras (float32, no optimizer state)
+  and model_{i}/card.json per member, and folder/card.json for their average.
+
+  Each card holds the training runs (training.json), config, preprocessing, val and
+  test metrics, sha256 of the model file and reference predictions. Returns
+  {"members": [{"files", "card"}], "ensemble": {"files", "card"}} relative to folder.
+  """
+  members = prediction.load_members(",".join(member_dirs), False)
+  lengths = members[0].feature_lengths
+  test_records = reference_records(prediction.read_records(
+      dataset_ops.expand_file_pattern(test_files), lengths))
+  files, entries = {}, []
+  for index, (directory, member) in enumerate(zip(member_dirs, members), start=1):
+    sub = "model_{}".format(index)
+    os.makedirs(os.path.join(folder, sub), exist_ok=True)
+    model_path = os.path.join(folder, sub, model_dir_lib.MODEL_FILE)
+    # Weights only: a train.py model is never compiled, so no optimizer slots are saved.
+    model_dir_lib.save_keras(member.model, model_path)
+    shipped = prediction.load_member(model_path)
+    card = model_card([member], lengths)
+    card.update(
+        name=sub, task=task, training_command=train_command,
+        val_metrics=prediction.evaluate_members([shipped], val_files),
+        test_metrics=prediction.evaluate_members([shipped], test_files),
+        model_sha256=hashing.file_digest(model_path),
+        reference=reference_predictions([shipped], test_records),
+        selection="the final step of the original recipe (no selection on validation or test)",
+        source=os.path.abspath(directory))
+    card_path = os.path.join(folder, sub, "card.json")
+    atomic_io.write_json(card_path, card)
+    member_files = {sub + "/" + model_dir_lib.MODEL_FILE: card["model_sha256"],
+                    sub + "/card.json": hashing.file_digest(card_path)}
+    entries.append({"files": member_files, "card": sub + "/card.json"})
+    files[sub + "/" + model_dir_lib.MODEL_FILE] = card["model_sha256"]
+  shipped_members = [prediction.load_member(os.path.join(folder, f)) for f in files]
+  ensemble_card = model_card(members, lengths)
+  ensemble_card.update(
+      task=task, training_command=train_command,
+      val_metrics=prediction.evaluate_members(shipped_members, val_files),
+      test_metrics=prediction.evaluate_members(shipped_members, test_files),
+      model_sha256=dict(files),
+      reference=reference_predictions(shipped_members, test_records),
+      selection="every member at the final step of the original recipe; test reported once")
+  card_path = os.path.join(folder, "card.json")
+  atomic_io.write_json(card_path, ensemble_card)
+  files["card.json"] = hashing.file_digest(card_path)
+  return {"members": entries, "ensemble": {"files": files, "card": "card.json"}}

@@ -41,6 +41,7 @@ FLAGS = flags.FLAGS
 def define_flags() -> None:
   """Defines the command-line flags (only when run as a script)."""
   flags.DEFINE_string("base_model", None, "Pretrained model: TF1 checkpoint, model_dir or .keras.")
+  script_flags.define_pretrained_flag()
   flags.DEFINE_string("train_files", None, "File patterns of the training records.")
   flags.DEFINE_string("eval_files", None, "File patterns of the validation records.")
   flags.DEFINE_string("model_dir", None, "Output model directory.")
@@ -209,8 +210,12 @@ def plot_history(report: dict, output_file: str) -> None:
 
 def main(argv):
   del argv
-  if not FLAGS.base_model or not FLAGS.train_files or not FLAGS.model_dir:
-    raise app.UsageError("--base_model, --train_files and --model_dir are required")
+  if not FLAGS.train_files or not FLAGS.model_dir:
+    raise app.UsageError("--train_files and --model_dir are required")
+  base_model, _ = script_flags.model_source(FLAGS, "base_model")
+  if "," in base_model:
+    raise app.UsageError("--pretrained={} is an ensemble; fine-tune from one model (e.g. "
+                         "--pretrained=triage)".format(FLAGS.pretrained))
   from tf_util import distribute  # pylint: disable=import-outside-toplevel
   distribute.set_up_early(FLAGS.distribution)
   import keras  # pylint: disable=import-outside-toplevel
@@ -218,7 +223,7 @@ def main(argv):
     keras.utils.set_random_seed(FLAGS.seed)
   label_map = parse_label_map(FLAGS.label_map)
   with distribute.model_dir_lock(FLAGS.model_dir, FLAGS.distribution):
-    report = run(FLAGS.base_model, FLAGS.train_files, FLAGS.eval_files, FLAGS.model_dir,
+    report = run(base_model, FLAGS.train_files, FLAGS.eval_files, FLAGS.model_dir,
                  FLAGS.head, label_map, FLAGS.freeze, FLAGS.head_steps,
                  FLAGS.unfreeze_schedule, FLAGS.learning_rate, FLAGS.unfreeze_learning_rate,
                  FLAGS.batch_size, FLAGS.eval_every_steps, FLAGS.shuffle_buffer_size,

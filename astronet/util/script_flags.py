@@ -6,6 +6,7 @@ TensorFlow, so that `--help` stays fast.
 
 from __future__ import annotations
 
+from absl import app
 from absl import flags
 
 
@@ -25,6 +26,30 @@ def define_model_flags(default_pattern: str) -> None:
   flags.DEFINE_boolean("average", False, "Average the models in the subdirectories "
                        "of --model_dir.")
   flags.DEFINE_integer("batch_size", 256, "Records per prediction batch.", lower_bound=1)
+  define_pretrained_flag()
+
+
+def define_pretrained_flag() -> None:
+  """--pretrained=NAME: a model shipped with the project instead of --model_dir."""
+  flags.DEFINE_string("pretrained", None, "A model shipped with the project, by name "
+                      "(`python -m astronet.pretrained list`), instead of --model_dir; an "
+                      "ensemble name averages its members (as --average).")
+
+
+def model_source(flag_values, model_flag: str = "model_dir") -> tuple[str, bool]:
+  """(model paths, average) of --model_dir / --average or --pretrained, exactly one given.
+
+  Raises:
+    UsageError: Both or neither given.
+    CheckpointError: Unknown, unavailable or damaged pretrained model.
+  """
+  from astronet import pretrained  # noqa: PLC0415  (kept out of --help)
+  given = getattr(flag_values, model_flag)
+  if bool(given) == bool(flag_values.pretrained):
+    raise app.UsageError("Give exactly one of --{} and --pretrained".format(model_flag))
+  if given:
+    return given, bool(getattr(flag_values, "average", False))
+  return ",".join(pretrained.model_files(flag_values.pretrained, "astronet")), False
 
 
 def define_device_flags() -> None:
