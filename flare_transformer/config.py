@@ -104,6 +104,9 @@ def validate(config: dict, path: str = "config") -> dict:
     if training[key] < 1:
       raise ConfigError("{}: training.{} must be positive, got {}".format(path, key,
                                                                          training[key]))
+  if config["output"]["keep_checkpoints"] < 1:
+    raise ConfigError("{}: output.keep_checkpoints must be >= 1 (resume needs the last epoch), "
+                      "got {}".format(path, config["output"]["keep_checkpoints"]))
   if training["learning_rate"] <= 0:
     raise ConfigError("{}: training.learning_rate must be positive".format(path))
   return config

@@ -32,8 +32,6 @@ from tf_util import inference
 from tf_util import model_dir
 from tf_util import training_loop
 
-KEEP_CHECKPOINTS = 3
-
 
 def load_windows(config: dict) -> dict:
   """The config's processed windows (built and cached on first use)."""
@@ -107,12 +105,15 @@ def _checkpoints(checkpoint_dir: str) -> dict[int, str]:
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
-  """Validation metrics each epoch, best_model on a better F1, epoch checkpoints (with the
-  early-stopping state, the last KEEP_CHECKPOINTS kept) and early stopping on F1."""
+  """Validation metrics each epoch, best_model on a better F1 (weights only), epoch
+  checkpoints (with the optimizer and early-stopping state that resume needs; the last
+  `keep_checkpoints` kept) and early stopping on F1."""
 
-  def __init__(self, val: dict, checkpoint_dir: str, patience: int, state: dict):
+  def __init__(self, val: dict, checkpoint_dir: str, patience: int, state: dict,
+               keep_checkpoints: int = 3):
     super().__init__()
     self.val, self.checkpoint_dir, self.patience = val, checkpoint_dir, patience
+    self.keep_checkpoints = keep_checkpoints
     self.state = state  # best_f1, wait, history
 
   def on_epoch_end(self, epoch, logs=None):
@@ -126,7 +127,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
     improved = val_metrics["f1"] > self.state["best_f1"]
     if improved:
       self.state["best_f1"], self.state["wait"] = val_metrics["f1"], 0
-      model_dir.save_keras(self.model, os.path.join(self.checkpoint_dir, "best_model.keras"))
+      save_weights_only_model(self.model, os.path.join(self.checkpoint_dir, "best_model.keras"))
     else:
       self.state["wait"] += 1
     path = os.path.join(self.checkpoint_dir, "checkpoint_epoch_{}.keras".format(epoch + 1))
@@ -136,7 +137,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
                          {"epoch": epoch + 1, "val_metrics": val_metrics, **self.state})
     model_dir.save_keras(self.model, path)
     found = _checkpoints(self.checkpoint_dir)
-    for old in sorted(found)[:-KEEP_CHECKPOINTS]:
+    for old in sorted(found)[:-self.keep_checkpoints]:
       for old_path in (found[old], found[old][:-len(".keras")] + ".json"):
         if os.path.exists(old_path):
           os.remove(old_path)
@@ -146,6 +147,15 @@ class EpochCheckpoint(keras.callbacks.Callback):
     if self.state["wait"] >= self.patience:
       logging.info("early stopping: no better validation F1 for %d epochs", self.patience)
       self.model.stop_training = True
+
+
+def save_weights_only_model(model, path: str) -> str:
+  """Saves `model` as .keras without its optimizer state (a third of an epoch
+  checkpoint's size: Adam keeps two slots per weight), atomically."""
+  # A model rebuilt from its config is uncompiled (clone_model would share the optimizer).
+  bare = keras.Model.from_config(model.get_config())
+  bare.set_weights(model.get_weights())
+  return model_dir.save_keras(bare, path)
 
 
 def compile_model(model, training: dict, jit_compile: bool = False) -> None:
@@ -209,7 +219,7 @@ def train(config: dict, run_dir: str | None = None, resume: bool = False, verbos
       model = model_lib.build_model(config["model"])
       compile_model(model, training, jit_compile)
   callback = EpochCheckpoint(windows["val"], checkpoint_dir, training["early_stopping_patience"],
-                             state)
+                             state, output["keep_checkpoints"])
   start = time.time()
   if initial_epoch < training["num_epochs"] and state["wait"] < training[
       "early_stopping_patience"]:

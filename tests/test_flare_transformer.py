@@ -4,6 +4,7 @@ outputs and resume, prediction and evaluation metrics."""
 import csv
 import json
 import os
+import zipfile
 
 import numpy as np
 import pandas as pd
@@ -225,10 +226,21 @@ def test_train_resume_predict_and_evaluate(tess, tmp_path):
   # complete: training resumes after epoch 1 and redoes epoch 2.
   os.remove(os.path.join(run_dir, "checkpoints", "checkpoint_epoch_2.json"))
   config["training"]["num_epochs"] = 3
+  config["output"]["keep_checkpoints"] = 2
   _, history, _ = training.train(config, run_dir, resume=True, verbose=0)
   assert [h["epoch"] for h in history] == [1, 2, 3]
   assert os.path.exists(os.path.join(run_dir, "checkpoints", "checkpoint_epoch_2.json"))
-  assert not os.path.exists(os.path.join(run_dir, "checkpoints", "checkpoint_epoch_0.keras"))
+  # Retention: the last keep_checkpoints epochs, and best_model.keras without the
+  # optimizer state (only resume needs it).
+  kept = sorted(p for p in os.listdir(os.path.join(run_dir, "checkpoints"))
+                if p.startswith("checkpoint_epoch_"))
+  assert kept == ["checkpoint_epoch_2.json", "checkpoint_epoch_2.keras",
+                  "checkpoint_epoch_3.json", "checkpoint_epoch_3.keras"]
+  def weight_files(name):
+    with zipfile.ZipFile(os.path.join(run_dir, "checkpoints", name)) as archive:
+      return archive.read("model.weights.h5")
+  assert b"optimizer" in weight_files("checkpoint_epoch_3.keras")
+  assert b"optimizer" not in weight_files("best_model.keras")
   # Whole-light-curve prediction: CSV of merged intervals.
   import keras
   model = keras.models.load_model(os.path.join(run_dir, "checkpoints", "best_model.keras"))
