@@ -14,6 +14,7 @@ import types
 from collections.abc import Mapping
 
 from light_curve_util import views
+from tf_util import errors
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,9 +38,12 @@ class Mission:
     sector_column: Catalog column of the TESS sector (None: no sectors).
     sub_id_column: Record feature telling a star's TCEs apart (TESS: the
       sector, Kepler: the planet number).
-    light_curve_format: The reader used by default (preprocess.READERS):
-      "kepler_fits" (MAST llc FITS, all quarters) or "triage_h5" (the Triage
-      h5 layout, one file per TIC and sector).
+    light_curve_format: The reader (preprocess.READERS): "kepler_fits" (MAST
+      llc FITS, all quarters); for TESS "triage_h5" (the Triage h5 layout),
+      "spoc" / "qlp" (MAST FITS, one file per TIC and sector) or "auto" (the
+      first of those that exists).
+    flux_column: FITS flux column (None: the pipeline's default, see
+      light_curve_util.tess_io.FLUX_COLUMNS).
   """
   name: str
   star_prefix: str
@@ -56,11 +60,12 @@ class Mission:
   sub_id_column: str
   light_curve_format: str
   sector_column: str | None = None
+  flux_column: str | None = None
 
   def __hash__(self) -> int:
-    # By name: a Mission keys caches (preprocess's star cache), and its label
-    # map is a read-only mapping, which does not hash.
-    return hash(self.name)
+    # A Mission keys caches (preprocess's star cache), and its label map is a
+    # read-only mapping, which does not hash.
+    return hash((self.name, self.light_curve_format, self.flux_column))
 
   @property
   def has_sectors(self) -> bool:
@@ -118,7 +123,7 @@ TESS = Mission(
     training_labels=("PC", "EB", "J", "V", "IS", "O"),
     id_column="tic_id", period_column="Period", t0_column="Epoc",
     duration_column="Duration", label_column="Disposition", snr_column="SN",
-    sub_id_column="Sectors", light_curve_format="triage_h5", sector_column="Sectors")
+    sub_id_column="Sectors", light_curve_format="auto", sector_column="Sectors")
 
 MISSIONS = {m.name: m for m in (KEPLER, TESS)}
 
@@ -134,6 +139,33 @@ def get_mission(name: str) -> Mission:
   except KeyError:
     raise ValueError("Unknown mission {!r}; expected one of {}".format(
         name, sorted(MISSIONS))) from None
+
+
+TESS_FORMATS = {"auto": "auto", "h5": "triage_h5", "spoc": "spoc", "qlp": "qlp"}
+
+
+def with_light_curves(mission: Mission, tess_format: str | None = None,
+                      flux_column: str | None = None) -> Mission:
+  """`mission` reading TESS light curves in `tess_format` ("auto", "h5", "spoc",
+  "qlp"; None: the mission's own) and `flux_column`.
+
+  Raises:
+    ConfigError: A TESS format for Kepler, an unknown format, or a flux column
+      for h5 files.
+  """
+  if tess_format is None and flux_column is None:
+    return mission
+  if not mission.has_sectors:
+    raise errors.ConfigError("--tess_format / --flux_column apply to TESS, not {}".format(
+        mission.name))
+  if tess_format is not None and tess_format not in TESS_FORMATS:
+    raise errors.ConfigError("--tess_format must be one of {}, got {!r}".format(
+        sorted(TESS_FORMATS), tess_format))
+  if tess_format == "h5" and flux_column:
+    raise errors.ConfigError("--flux_column applies to FITS light curves, not the Triage h5 "
+                             "(which holds KSP magnitudes)")
+  fmt = TESS_FORMATS[tess_format] if tess_format else mission.light_curve_format
+  return dataclasses.replace(mission, light_curve_format=fmt, flux_column=flux_column)
 
 
 def of_view_lengths(feature_lengths: Mapping[str, int]) -> Mission | None:

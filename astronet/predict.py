@@ -37,7 +37,11 @@ def define_flags() -> None:
   script_flags.define_pretrained_flag()
   flags.DEFINE_string("kepler_data_dir", None, "Base folder of Kepler FITS files.")
   flags.DEFINE_integer("kepler_id", None, "Kepler ID of the target star.", lower_bound=1)
-  flags.DEFINE_string("tess_data_dir", None, "Base folder of Triage h5 files.")
+  flags.DEFINE_string("tess_data_dir", None, "Base folder of TESS light curves: Triage h5, "
+                      "or SPOC / QLP FITS from MAST (flat or in MAST's layout).")
+  flags.DEFINE_enum("tess_format", "auto", ["auto", "h5", "spoc", "qlp"],
+                    "TESS light curves to read (auto: h5, else SPOC, else QLP, by file name).")
+  flags.DEFINE_string("flux_column", None, "FITS flux column (default: the pipeline's).")
   flags.DEFINE_integer("tic_id", None, "TIC ID of the target star.", lower_bound=1)
   flags.DEFINE_integer("sector", 1, "TESS sector of the light curve.", lower_bound=1)
   flags.DEFINE_float("period", None, "Period of the TCE (days).", lower_bound=0)
@@ -69,8 +73,11 @@ def main(argv):
   if missions.of_view_lengths(lengths) is not mission:
     raise errors.CheckpointError("The model in {} takes views {}, not {} views".format(
         FLAGS.model_dir or FLAGS.pretrained, lengths, mission.name))
-  views = tce_views.process_tce(star_id, FLAGS.period, FLAGS.t0, FLAGS.duration, mission.name,
-                                data_dir, FLAGS.sector if mission.has_sectors else None)
+  views = tce_views.process_tce(
+      star_id, FLAGS.period, FLAGS.t0, FLAGS.duration, mission.name, data_dir,
+      FLAGS.sector if mission.has_sectors else None,
+      tess_format=FLAGS.tess_format if mission.has_sectors else None,
+      flux_column=FLAGS.flux_column)
   batch = {name: np.asarray(views[name], np.float32)[None, :] for name in lengths}
   probability = float(np.mean([m.probabilities(batch)[0] for m in members]))
   print("Prediction:", probability)

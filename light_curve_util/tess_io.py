@@ -16,6 +16,7 @@ Times are BTJD (BJD - 2457000, days).
 
 from __future__ import annotations
 
+import glob
 import os.path
 
 import h5py
@@ -43,6 +44,21 @@ FLUX_COLUMNS = {
     "spoc": ("PDCSAP_FLUX", "SAP_FLUX"),
     "qlp": ("KSPSAP_FLUX", "DET_FLUX", "SAP_FLUX"),
 }
+# SPOC QUALITY bits of cadences that are definitely useless, the set of
+# lightkurve's "default" bitmask: AttitudeTweak 1, SafeMode 2, CoarsePoint 4,
+# EarthPoint 8, Argabrightening 16, Desat 32, ManualExclude 128,
+# ImpulsiveOutlier 512, BadCalibrationExclude 16384.
+SPOC_DEFAULT_BITMASK = 1 | 2 | 4 | 8 | 16 | 32 | 128 | 512 | 16384
+# The quality rule of each pipeline's FITS: bitmask (None: QUALITY != 0 drops).
+DEFAULT_BITMASKS = {"spoc": SPOC_DEFAULT_BITMASK, "qlp": None}
+# File names of one TIC and sector (glob patterns), by pipeline: SPOC 2-min / 20-s
+# light curves and QLP's high-level science product.
+FITS_PATTERNS = {
+    "spoc": "tess*-s{sector:04d}-{tic:016d}-*-s_lc.fits",
+    "qlp": "hlsp_qlp_tess_ffi_s{sector:04d}-{tic:016d}_tess_v01_llc.fits",
+}
+TESS_FORMATS = ("auto", "h5", "spoc", "qlp")
+
 # Names that satisfy a request for one another (QLP's rename).
 _FLUX_COLUMN_ALIASES = {
     "KSPSAP_FLUX": ("KSPSAP_FLUX", "DET_FLUX"),
@@ -76,6 +92,59 @@ def tess_filenames(tic,
   if not check_existence or os.path.exists(filename):
     return filename
   return None
+
+
+def fits_folders(tic, base_dir: str, sector: int, pipeline: str) -> list[str]:
+  """Where the FITS light curve of a TIC and sector may be, in order: `base_dir` flat,
+  `base_dir/s{SSSS}/`, and MAST's layouts (the 16-digit TIC split in four groups):
+  SPOC `[tid/]s{SSSS}/{tid[0:4]}/.../{tid[12:16]}/`, QLP `[qlp/]s{SSSS}/...`."""
+  tid = "{:016d}".format(int(tic))
+  groups = [tid[i:i + 4] for i in range(0, 16, 4)]
+  sector_dir = "s{:04d}".format(int(sector))
+  top = {"spoc": "tid", "qlp": "qlp"}[pipeline]
+  return [base_dir, os.path.join(base_dir, sector_dir),
+          os.path.join(base_dir, sector_dir, *groups),
+          os.path.join(base_dir, top, sector_dir, *groups)]
+
+
+def fits_filename(tic, base_dir: str, sector: int, pipeline: str) -> str | None:
+  """The SPOC or QLP FITS light curve of `tic` in `sector` under `base_dir` (see
+  fits_folders), or None. Of several SPOC files (2-min and 20-s), the first by name."""
+  pattern = FITS_PATTERNS[pipeline].format(sector=int(sector), tic=int(tic))
+  for folder in fits_folders(tic, base_dir, sector, pipeline):
+    found = sorted(glob.glob(os.path.join(folder, pattern)))
+    if found:
+      return found[0]
+  return None
+
+
+def find_light_curve(tic, base_dir: str, sector: int, tess_format: str = "auto"
+                     ) -> tuple[str | None, str]:
+  """(path or None, format) of a TESS light curve: "h5" (Triage layout), "spoc" or
+  "qlp"; `auto` takes the first that exists, in that order (by file name)."""
+  if tess_format not in TESS_FORMATS:
+    raise errors.ConfigError("--tess_format must be one of {}, got {!r}".format(
+        TESS_FORMATS, tess_format))
+  order = ("h5", "spoc", "qlp") if tess_format == "auto" else (tess_format,)
+  for fmt in order:
+    path = (tess_filenames(tic, base_dir, sector=sector) if fmt == "h5"
+            else fits_filename(tic, base_dir, sector, fmt))
+    if path is not None:
+      return path, fmt
+  return None, order[0]
+
+
+def expected_location(tic, base_dir: str, sector: int, tess_format: str = "auto") -> str:
+  """What a user should look for when find_light_curve finds nothing (for messages)."""
+  if tess_format in ("auto", "h5"):
+    names = [tess_filenames(tic, base_dir, sector=sector, check_existence=False)]
+  else:
+    names = []
+  for pipeline in ("spoc", "qlp") if tess_format == "auto" else (
+      (tess_format,) if tess_format != "h5" else ()):
+    names.append(os.path.join(base_dir, "[...]", FITS_PATTERNS[pipeline].format(
+        sector=int(sector), tic=int(tic))))
+  return " or ".join(names)
 
 
 def _h5_dataset(h5file, path: str, filename: str) -> np.ndarray:

@@ -48,7 +48,8 @@ def _process_star(keyed, config: records.RecordConfig):
       items, tce_views.process_star_group(("", [t for _, _, t in items], config))):
     if failure is not None:
       failure.shard = shard
-    serialized = None if views is None else records.serialize(tce, views)
+    serialized = None if views is None else records.serialize(
+        {**tce, **tce_views.light_curve_provenance(tce, config)}, views)
     yield shard, (index, serialized, failure)
 
 

@@ -132,8 +132,9 @@ def main(argv):
   if not FLAGS.input_tce_csv_file or not FLAGS.output_dir:
     raise app.UsageError("--input_tce_csv_file and --output_dir are required")
   try:
-    mission, config = record_generation.record_config(FLAGS.kepler_data_dir,
-                                                      FLAGS.tess_data_dir)
+    mission, config = record_generation.record_config(
+        FLAGS.kepler_data_dir, FLAGS.tess_data_dir, tess_format=FLAGS.tess_format,
+        flux_column=FLAGS.flux_column)
     stars = record_generation.read_catalog(mission, FLAGS.input_tce_csv_file, True)
     u1, u2 = (float(u) for u in FLAGS.limb_darkening)
     table = draw_injections(

@@ -181,7 +181,8 @@ def trim_to_sector(time: np.ndarray, flux: np.ndarray, sector: int,
   return time[keep], flux[keep]
 
 
-def _read_kepler_fits(data_dir: str, star_id, sector, injection, spline_backend):
+def _read_kepler_fits(mission, data_dir: str, star_id, sector, injection, spline_backend):
+  del mission, sector
   all_time, all_flux = read_light_curve(star_id, data_dir)
   if injection is not None:
     all_flux = [transit_model.inject_into_flux(t, f, injection)
@@ -189,25 +190,57 @@ def _read_kepler_fits(data_dir: str, star_id, sector, injection, spline_backend)
   return process_light_curve(all_time, all_flux, spline_backend=spline_backend)
 
 
-def _read_triage_h5(data_dir: str, star_id, sector, injection, spline_backend):
-  del spline_backend  # Triage light curves are detrended already (KSP).
-  filename = tess_light_curve_file(star_id, data_dir, sector)
-  time, mag = tess_io.read_tess_light_curve(filename)
+def tess_light_curve(mission: Mission, data_dir: str, star_id, sector: int):
+  """(path, format, time, magnitude) of one TESS light curve in the mission's format.
+
+  FITS flux (SPOC, cadences with a bit of tess_io.SPOC_DEFAULT_BITMASK dropped;
+  QLP, QUALITY != 0 dropped) is brought to the Triage representation, magnitude
+  = -2.5 log10(flux) (non-positive flux dropped), so that the one Triage rule
+  (`process_tess_light_curve`) processes every format: a FITS file holding a
+  Triage h5's photometry gives its views.
+
+  Raises:
+    LightCurveFileError: No such file (the message names where it looked).
+  """
+  fmt = {"triage_h5": "h5"}.get(mission.light_curve_format, mission.light_curve_format)
+  path, found = tess_io.find_light_curve(star_id, data_dir, sector, fmt)
+  if path is None:
+    expected = tess_io.expected_location(star_id, data_dir, sector, fmt)
+    raise errors.LightCurveFileError(
+        "Failed to find light curve file {} for TIC ID {}".format(expected, star_id),
+        expected.split(" or ")[0])
+  if found == "h5":
+    time, mag = tess_io.read_tess_light_curve(path)
+    return path, found, time, mag
+  time, flux, _ = tess_io.read_tess_fits_light_curve(
+      path, found, mission.flux_column, tess_io.DEFAULT_BITMASKS[found])
+  flux = np.asarray(flux, np.float64)
+  positive = flux > 0
+  if not positive.any():
+    raise errors.EmptyLightCurveError("{}: no positive {} flux".format(
+        path, mission.flux_column or tess_io.FLUX_COLUMNS[found][0]))
+  return path, found, np.asarray(time, np.float64)[positive], -2.5 * np.log10(flux[positive])
+
+
+def _read_tess(mission, data_dir: str, star_id, sector, injection, spline_backend):
+  del spline_backend  # TESS light curves are detrended already (KSP, PDC).
+  filename, _, time, mag = tess_light_curve(mission, data_dir, star_id, sector)
   if injection is not None:
     mag = transit_model.inject_into_magnitude(time, mag, injection)
   return process_tess_light_curve(time, mag, filename)
 
 
-# Mission.light_curve_format -> reader(data_dir, star id, sector, injection,
+# Mission.light_curve_format -> reader(mission, data_dir, star id, sector, injection,
 # spline_backend) -> the processed (time, flux) of one star (TESS: one sector).
-READERS = {"kepler_fits": _read_kepler_fits, "triage_h5": _read_triage_h5}
+READERS = {"kepler_fits": _read_kepler_fits, "triage_h5": _read_tess, "spoc": _read_tess,
+           "qlp": _read_tess, "auto": _read_tess}
 
 
 def _read_and_process_star(mission: Mission, data_dir: str, star_id, sector: int | None,
                            injection: transit_model.TransitParams | None,
                            spline_backend: str):
   """The processed light curve of one star (Kepler) or TIC-sector file (TESS)."""
-  return READERS[mission.light_curve_format](data_dir, star_id, sector, injection,
+  return READERS[mission.light_curve_format](mission, data_dir, star_id, sector, injection,
                                              spline_backend)
 
 
@@ -281,9 +314,10 @@ def light_curve_location(tce, mission: Mission, data_dir: str) -> str:
   """The file (TESS) or directory (Kepler) a catalog row's light curve is read from."""
   if not mission.has_sectors:
     return _kepler_star_dir(tce[mission.id_column], data_dir)
-  return tess_io.tess_filenames(tce[mission.id_column], data_dir,
-                                sector=int(tce[mission.sector_column]),
-                                check_existence=False)
+  fmt = {"triage_h5": "h5"}.get(mission.light_curve_format, mission.light_curve_format)
+  tic, sector = tce[mission.id_column], int(tce[mission.sector_column])
+  path, _ = tess_io.find_light_curve(tic, data_dir, sector, fmt)
+  return path or tess_io.expected_location(tic, data_dir, sector, fmt).split(" or ")[0]
 
 
 def generate_views(time: np.ndarray, flux: np.ndarray, period: float, t0: float,

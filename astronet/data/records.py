@@ -234,7 +234,7 @@ def _write_shards(tasks, grouped, processed, num_tces) -> list[ShardResult]:
         if failure is not None:
           failures.append(failure)
         else:
-          yield serialize(tce, views)
+          yield serialize({**tce, **tce_views.light_curve_provenance(tce, task.config)}, views)
 
     num_written = write_records_atomically(
         task.path, examples(),

@@ -20,6 +20,7 @@ import numpy as np
 
 from astronet import missions
 from astronet.data import preprocess
+from light_curve_util import tess_io
 from light_curve_util import transit_model
 from tf_util import errors
 
@@ -46,6 +47,9 @@ class RecordConfig:
       "pydl" (the original's; for comparisons).
     cache_stars: Process each star once per worker process and reuse it for
       its other TCEs (`preprocess.read_and_process_tce(use_cache=...)`).
+    tess_format: TESS light curves read: "auto" (h5, else SPOC, else QLP FITS, by
+      file name), "h5", "spoc" or "qlp" (missions.with_light_curves).
+    flux_column: FITS flux column (None: the pipeline's default).
   """
   mission: str
   data_dir: str
@@ -53,10 +57,13 @@ class RecordConfig:
   inject_transits: bool = False
   spline_backend: str = "numpy"
   cache_stars: bool = True
+  tess_format: str | None = None
+  flux_column: str | None = None
 
   @property
   def mission_config(self) -> missions.Mission:
-    return missions.get_mission(self.mission)
+    return missions.with_light_curves(missions.get_mission(self.mission), self.tess_format,
+                                      self.flux_column)
 
 
 @dataclasses.dataclass
@@ -117,7 +124,8 @@ def compute_views(time: np.ndarray, flux: np.ndarray, tce: Mapping,
 
 def process_tce(star_id: int, period: float, t0: float, duration: float,
                 mission: str | missions.Mission, data_dir: str, sector: int | None = None,
-                spline_backend: str = "numpy") -> dict[str, np.ndarray]:
+                spline_backend: str = "numpy", tess_format: str | None = None,
+                flux_column: str | None = None) -> dict[str, np.ndarray]:
   """The views of one TCE given by value: read, detrend / normalise, fold, bin.
 
   Args:
@@ -127,11 +135,14 @@ def process_tce(star_id: int, period: float, t0: float, duration: float,
     data_dir: Kepler MAST-layout folder, or the Triage h5 base folder.
     sector: TESS sector of the light curve (required for TESS).
     spline_backend: Kepler spline fitter, "numpy" or "pydl".
+    tess_format, flux_column: TESS light curves read ("auto", "h5", "spoc",
+      "qlp"; see missions.with_light_curves).
 
   Raises:
     InvalidTCEError, LightCurveFileError, ...: as the record pipeline.
   """
   mission = missions.get_mission(mission) if isinstance(mission, str) else mission
+  mission = missions.with_light_curves(mission, tess_format, flux_column)
   if mission.has_sectors and sector is None:
     raise errors.InvalidTCEError("TESS TIC {}: a sector is required".format(star_id))
   name = ("KIC {}".format(star_id) if not mission.has_sectors
@@ -177,6 +188,24 @@ def try_process_tce_views(tce: Mapping, config: RecordConfig, shard: str = ""
     logger.warning("Skipped %s: %s", mission.describe(tce), reason)
     return None, Failure(id=str(tce.get(mission.id_column, "")), file=str(filename),
                          reason=reason, shard=shard, tce=mission.describe(tce))
+
+
+def light_curve_provenance(tce: Mapping, config: RecordConfig) -> dict:
+  """The record features saying which TESS FITS light curve a record came from:
+  {light_curve_format: "spoc" / "qlp", flux_column, quality_bitmask (-1: QUALITY != 0)};
+  {} for Kepler and the Triage h5 (whose records stay those of the original)."""
+  mission = config.mission_config
+  if not mission.has_sectors or mission.light_curve_format == "triage_h5":
+    return {}
+  fmt = mission.light_curve_format
+  _, found = tess_io.find_light_curve(tce[mission.id_column], config.data_dir,
+                                      int(tce[mission.sector_column]), fmt)
+  if found == "h5":
+    return {}
+  bitmask = tess_io.DEFAULT_BITMASKS[found]
+  return {"light_curve_format": found,
+          "flux_column": mission.flux_column or tess_io.FLUX_COLUMNS[found][0],
+          "quality_bitmask": -1 if bitmask is None else bitmask}
 
 
 def light_curve_key(tce: Mapping, config: RecordConfig) -> tuple:

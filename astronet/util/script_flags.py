@@ -112,7 +112,13 @@ def define_record_flags() -> None:
       "Disposition, ..., Epoc, Period, Duration (hours), ..., SN).")
   flags.DEFINE_string("kepler_data_dir", None, "Base folder containing Kepler data.")
   flags.DEFINE_string("tess_data_dir", None,
-                      "Base folder containing TESS data (sector-{S}/{tic}.h5).")
+                      "Base folder of TESS light curves: Triage h5 (sector-{S}/{tic}.h5), "
+                      "SPOC or QLP FITS from MAST (flat, or in MAST's directory layout).")
+  flags.DEFINE_enum("tess_format", "auto", ["auto", "h5", "spoc", "qlp"],
+                    "TESS light curves to read: auto = the Triage h5 if present, else SPOC "
+                    "(tess*-s{SSSS}-{TIC:016d}-*-s_lc.fits), else QLP (hlsp_qlp_*_llc.fits).")
+  flags.DEFINE_string("flux_column", None, "FITS flux column: SPOC PDCSAP_FLUX (default) or "
+                      "SAP_FLUX; QLP KSPSAP_FLUX / DET_FLUX (default) or SAP_FLUX.")
   flags.DEFINE_string("output_dir", None, "Directory in which to save the output.")
   flags.DEFINE_integer("num_train_shards", 8,
                        "Number of file shards to divide the training set into "

@@ -1,0 +1,141 @@
+"""TESS SPOC and QLP FITS light curves in the Triage pipeline: the same views as the h5.
+
+FITS files holding exactly the photometry of the Triage h5 fixtures (flux =
+10^(-0.4 mag), same times, flagged cadences flagged) are written here with
+astropy, in MAST's directory layout (SPOC) and flat (QLP).
+"""
+
+import csv
+import glob
+import os
+import pathlib
+
+import h5py
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from astronet.data import record_generation
+from astronet.data import tce_views
+from light_curve_util import tess_io
+from tf_util import errors
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+TRIAGE = ROOT / "tests" / "data" / "triage"
+H5_DIR = TRIAGE / "lightcurves"
+CATALOG = TRIAGE / "synthetic_tces.csv"
+
+
+def _tces():
+  with open(CATALOG) as f:
+    return [{k: v for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def _h5_photometry(path):
+  with h5py.File(path, "r") as f:
+    bestap = int(f["LightCurve/AperturePhotometry"].attrs["bestap"])
+    time = np.array(f["LightCurve/BJD"], np.float64)
+    mag = np.array(f["LightCurve/AperturePhotometry/Aperture_{:03d}/KSPMagnitude".format(bestap)],
+                   np.float64)
+    qflag = np.array(f["LightCurve/QFLAG"]) if "QFLAG" in f["LightCurve"] else None
+  return time, mag, qflag
+
+
+def write_fits(h5_path, out_path, pipeline, tic, sector, flag_bit):
+  time, mag, qflag = _h5_photometry(h5_path)
+  flux = 10.0**(-0.4 * mag)
+  quality = np.zeros(len(time), np.int32)
+  if qflag is None:
+    quality[tess_io.SECTOR1_BAD_CADENCES[tess_io.SECTOR1_BAD_CADENCES < len(time)]] = flag_bit
+  else:
+    quality[qflag != 0] = flag_bit
+  columns = [fits.Column("TIME", "D", array=time), fits.Column("SAP_FLUX", "D", array=flux),
+             fits.Column("QUALITY", "J", array=quality)]
+  columns.append(fits.Column("PDCSAP_FLUX" if pipeline == "spoc" else "KSPSAP_FLUX", "D",
+                             array=flux))
+  primary = fits.PrimaryHDU()
+  primary.header["TICID"] = tic
+  primary.header["SECTOR"] = sector
+  table = fits.BinTableHDU.from_columns(columns, name="LIGHTCURVE")
+  os.makedirs(os.path.dirname(out_path), exist_ok=True)
+  fits.HDUList([primary, table]).writeto(out_path)
+
+
+@pytest.fixture(scope="module")
+def fits_dirs(tmp_path_factory):
+  """{"spoc": MAST-layout folder, "qlp": flat folder} of FITS twins of the h5 fixtures."""
+  base = tmp_path_factory.mktemp("tess_fits")
+  for tce in _tces():
+    tic, sector = int(tce["tic_id"]), int(tce["Sectors"])
+    h5 = H5_DIR / "sector-{}".format(sector) / "{}.h5".format(tic)
+    tid = "{:016d}".format(tic)
+    spoc = base / "spoc" / "tid" / "s{:04d}".format(sector) / tid[:4] / tid[4:8] / tid[8:12] / \
+        tid[12:] / "tess2018234235059-s{:04d}-{}-0120-s_lc.fits".format(sector, tid)
+    # Bit 1 (AttitudeTweak) is in SPOC's default bitmask; QLP drops any flag.
+    write_fits(h5, str(spoc), "spoc", tic, sector, flag_bit=1)
+    qlp = base / "qlp" / "hlsp_qlp_tess_ffi_s{:04d}-{}_tess_v01_llc.fits".format(sector, tid)
+    write_fits(h5, str(qlp), "qlp", tic, sector, flag_bit=4096)
+  return {"spoc": str(base / "spoc"), "qlp": str(base / "qlp")}
+
+
+@pytest.mark.parametrize("fmt", ["spoc", "qlp"])
+def test_fits_twins_give_the_views_of_the_h5(fits_dirs, fmt):
+  for tce in _tces():
+    args = (int(tce["tic_id"]), float(tce["Period"]), float(tce["Epoc"]),
+            float(tce["Duration"]) / 24, "tess")
+    h5_views = tce_views.process_tce(*args, str(H5_DIR), int(tce["Sectors"]), tess_format="h5")
+    fits_views = tce_views.process_tce(*args, fits_dirs[fmt], int(tce["Sectors"]),
+                                       tess_format=fmt)
+    auto_views = tce_views.process_tce(*args, fits_dirs[fmt], int(tce["Sectors"]))
+    for name in ("global_view", "local_view"):
+      assert np.max(np.abs(fits_views[name] - h5_views[name])) <= 1e-5, (fmt, name)
+      np.testing.assert_array_equal(auto_views[name], fits_views[name])
+
+
+def test_records_from_fits_carry_their_provenance(fits_dirs, tmp_path):
+  _, config, partitions = record_generation.plan(
+      [str(CATALOG)], tess_data_dir=fits_dirs["spoc"], num_train_shards=1,
+      tess_format="spoc", flux_column="SAP_FLUX")
+  assert config.mission_config.light_curve_format == "spoc"
+  results = record_generation.generate_records(partitions, config, str(tmp_path),
+                                               num_worker_processes=1)
+  import tensorflow as tf
+  written = [tf.train.Example.FromString(r.numpy())
+             for path in sorted(glob.glob(str(tmp_path / "*-0000*")))
+             for r in tf.data.TFRecordDataset(path)]
+  assert written and results
+  for example in written:
+    features = example.features.feature
+    assert features["light_curve_format"].bytes_list.value == [b"spoc"]
+    assert features["flux_column"].bytes_list.value == [b"SAP_FLUX"]
+    assert list(features["quality_bitmask"].int64_list.value) == [tess_io.SPOC_DEFAULT_BITMASK]
+
+
+def test_spoc_default_bitmask_is_lightkurves_and_qlp_drops_every_flag(tmp_path):
+  time = 1400 + np.arange(200) * 0.02
+  quality = np.zeros(200, np.int32)
+  quality[10], quality[11], quality[12] = 1, 64, 16384  # AttitudeTweak, ApertureCosmic, BadCal
+  primary = fits.PrimaryHDU()
+  primary.header["TICID"], primary.header["SECTOR"] = 5, 3
+  for pipeline, flux_name, kept in (("spoc", "PDCSAP_FLUX", 198), ("qlp", "KSPSAP_FLUX", 197)):
+    path = tmp_path / "{}.fits".format(pipeline)
+    fits.HDUList([primary, fits.BinTableHDU.from_columns(
+        [fits.Column("TIME", "D", array=time), fits.Column("QUALITY", "J", array=quality),
+         fits.Column(flux_name, "D", array=np.ones(200)),
+         fits.Column("SAP_FLUX", "D", array=np.ones(200))], name="LIGHTCURVE")]).writeto(path)
+    got, _, _ = tess_io.read_tess_fits_light_curve(str(path), pipeline, None,
+                                                   tess_io.DEFAULT_BITMASKS[pipeline])
+    assert len(got) == kept, pipeline
+  assert tess_io.SPOC_DEFAULT_BITMASK == 17087
+
+
+def test_bad_format_choices_are_one_clear_error(fits_dirs, tmp_path):
+  with pytest.raises(errors.ConfigError, match="--flux_column for spoc must be one of"):
+    record_generation.plan([str(CATALOG)], tess_data_dir=fits_dirs["spoc"],
+                           tess_format="spoc", flux_column="KSPSAP_FLUX")
+  with pytest.raises(errors.ConfigError, match="not the Triage h5"):
+    record_generation.plan([str(CATALOG)], tess_data_dir=str(H5_DIR), tess_format="h5",
+                           flux_column="SAP_FLUX")
+  with pytest.raises(errors.LightCurveFileError, match=r"s_lc\.fits for TIC ID 100000001"):
+    tce_views.process_tce(100000001, 3.2, 1355.5, 0.13, "tess", str(tmp_path), 2,
+                          tess_format="spoc")
