@@ -44,6 +44,7 @@ setup(
         "absl-py",
         "tensorboard",
         "pyyaml",
+        "tqdm",
     ],
     extras_require={
         "test": ["pytest", "pytest-xdist", "ruff"],

@@ -20,7 +20,20 @@ or planet number, p).
 TF1 code, a .keras file (e.g. an exported ensemble), an exported SavedModel
 directory, or a comma-separated list of them; with --average each is a
 directory whose model subdirectories / .keras files are averaged. Records
-whose views hold NaN are skipped and named in the log.
+whose views hold NaN are skipped and named in the log. --pretrained=NAME takes a
+shipped model instead (python -m astronet.pretrained list).
+
+Straight from a catalog and the light curves, without TFRecords:
+
+  python astronet/batch_predict.py --pretrained=triage --input_tce_csv_file=tces.csv \
+    --tess_data_dir=mast/ [--tess_format=spoc] [--num_worker_processes=2]
+
+The catalog needs the star id, period (days), epoch, duration (hours) and, for
+TESS, the sector (tic_id, Period, Epoc, Duration, Sectors; Kepler kepid,
+tce_period, tce_time0bk, tce_duration); the label is optional. Light curves are
+read, processed and binned as generate_input_records.py does, in parallel
+workers with a progress bar; TCEs that fail are listed with the reason in
+--output_dir/failed_tces.csv and the others are predicted.
 """
 
 from __future__ import annotations
@@ -49,6 +62,17 @@ def define_flags() -> None:
   flags.DEFINE_boolean("per_tce", False, "Key predictions by TCE (id and sector / "
                        "planet number) instead of by star.")
   flags.DEFINE_string("output_dir", ".", "Directory of prediction_{suffix}.txt.")
+  flags.DEFINE_string("input_tce_csv_file", None, "Predict the TCEs of this catalog from "
+                      "their light curves (no TFRecords); see the module docstring.")
+  flags.DEFINE_string("kepler_data_dir", None, "With --input_tce_csv_file: Kepler FITS "
+                      "folder (MAST layout or flat).")
+  flags.DEFINE_string("tess_data_dir", None, "With --input_tce_csv_file: TESS light curves "
+                      "(Triage h5, SPOC or QLP FITS; flat or MAST layout).")
+  flags.DEFINE_enum("tess_format", "auto", ["auto", "h5", "spoc", "qlp"],
+                    "TESS light curves to read (auto: h5, else SPOC, else QLP).")
+  flags.DEFINE_string("flux_column", None, "FITS flux column (default: the pipeline's).")
+  flags.DEFINE_integer("num_worker_processes", 1, "Processes making views from light curves.",
+                       lower_bound=1, upper_bound=1024)
   flags.DEFINE_string("export_ensemble", None, "Also save the (averaged) models as ONE "
                       "model with a model card: .keras file, .onnx file, or else a "
                       "SavedModel directory (see export_model.py).")
@@ -72,17 +96,57 @@ def plot_records(records, probabilities, save_dir: str) -> int:
   return len(records)
 
 
+def views_of_catalog(catalog, config, feature_lengths):
+  """(Records, [catalog file]) of the catalog's TCEs; failures -> failed_tces.csv."""
+  # pylint: disable=import-outside-toplevel
+  from astronet import missions
+  from astronet.data import catalog_views
+  from astronet.data import records as records_lib
+  from tf_util import errors
+  mission = config.mission_config
+  if missions.of_view_lengths(feature_lengths) is not missions.get_mission(mission.name):
+    raise errors.CheckpointError("The model takes views {}, not {} views".format(
+        feature_lengths, mission.name))
+  records, failures = catalog_views.views_from_catalog(
+      catalog, config, FLAGS.input_tce_csv_file, FLAGS.num_worker_processes)
+  if failures:
+    path = os.path.join(FLAGS.output_dir, records_lib.FAILED_TCES_FILE)
+    records_lib.write_failures(path, failures)
+    logging.warning("%d of %d TCE(s) failed; listed with the reason in %s", len(failures),
+                    len(catalog), path)
+  if not len(records):
+    cli.fail("every one of the {} TCEs failed (see {})".format(
+        len(catalog), os.path.join(FLAGS.output_dir, records_lib.FAILED_TCES_FILE)),
+        cli.EXIT_FAILURE)
+  return records, [FLAGS.input_tce_csv_file]
+
+
 def main(argv):
   del argv
-  if not FLAGS.tfrecord_dir and not FLAGS.export_ensemble:
-    raise app.UsageError("--tfrecord_dir is required (or only --export_ensemble)")
+  if FLAGS.tfrecord_dir and FLAGS.input_tce_csv_file:
+    raise app.UsageError("Give --tfrecord_dir or --input_tce_csv_file, not both")
+  if not FLAGS.tfrecord_dir and not FLAGS.input_tce_csv_file and not FLAGS.export_ensemble:
+    raise app.UsageError("--tfrecord_dir or --input_tce_csv_file is required (or only "
+                         "--export_ensemble)")
+  if FLAGS.input_tce_csv_file and not (FLAGS.kepler_data_dir or FLAGS.tess_data_dir):
+    raise app.UsageError("--input_tce_csv_file needs --kepler_data_dir or --tess_data_dir")
   if FLAGS.plot and not FLAGS.save_dir:
     raise app.UsageError("--plot needs --save_dir")
   # pylint: disable=import-outside-toplevel
   from astronet.ops import prediction
   from astronet.ops import prediction_files
+  from tf_util import atomic_io
   from tf_util import errors
   start = time.time()
+  atomic_io.check_writable(FLAGS.output_dir)
+  catalog = None
+  if FLAGS.input_tce_csv_file:  # Checked before any model is loaded or light curve read.
+    from astronet.data import record_generation
+    from astronet.data import tce_table
+    mission, config = record_generation.record_config(
+        FLAGS.kepler_data_dir, FLAGS.tess_data_dir, tess_format=FLAGS.tess_format,
+        flux_column=FLAGS.flux_column)
+    catalog = tce_table.read_prediction_catalog(FLAGS.input_tce_csv_file, mission)
   if FLAGS.export_ensemble:
     from astronet.ops import model_export
     model_export.check_output(FLAGS.export_ensemble,
@@ -93,10 +157,13 @@ def main(argv):
     model_export.export_members(members, FLAGS.export_ensemble,
                                 model_export.format_of(FLAGS.export_ensemble))
     logging.info("Exported the ensemble to %s", FLAGS.export_ensemble)
-  if not FLAGS.tfrecord_dir:
+  if catalog is not None:
+    records, filenames = views_of_catalog(catalog, config, members[0].feature_lengths)
+  elif not FLAGS.tfrecord_dir:
     return 0
-  filenames = prediction.record_files(FLAGS.tfrecord_dir, FLAGS.tfrecord_pattern)
-  records = prediction.read_records(filenames, members[0].feature_lengths)
+  else:
+    filenames = prediction.record_files(FLAGS.tfrecord_dir, FLAGS.tfrecord_pattern)
+    records = prediction.read_records(filenames, members[0].feature_lengths)
   records, skipped = prediction.split_non_finite(records)
   if skipped:
     logging.warning("Skipped %d record(s) whose views hold NaN or inf: %s", len(skipped),

@@ -76,7 +76,8 @@ def kepler_filenames(base_dir: str,
   """Returns the light-curve file names of a Kepler target, in quarter order.
 
   Args:
-    base_dir: Base directory of the Kepler data (MAST layout).
+    base_dir: Base directory of the Kepler data: MAST's layout, or a flat folder
+      of kplr*.fits files (looked at when the MAST folder holds none).
     kep_id: Kepler id, an int or a possibly zero-padded string.
     long_cadence: Long (~29.4 min) rather than short (~1 min) cadence.
     quarters: Optional quarters in [0, 17]; default all.
@@ -94,19 +95,24 @@ def kepler_filenames(base_dir: str,
     quarters = quarter_prefixes.keys()
   quarters = sorted(quarters)
 
-  filenames = []
-  base_dir = os.path.join(base_dir, kep_id[0:4], kep_id)
-  for quarter in quarters:
-    for quarter_prefix in quarter_prefixes[quarter]:
-      if injected_group:
-        base_name = "kplr{}-{}_INJECTED-{}_{}.fits".format(
-            kep_id, quarter_prefix, injected_group, cadence_suffix)
-      else:
-        base_name = "kplr{}-{}_{}.fits".format(kep_id, quarter_prefix,
-                                               cadence_suffix)
-      filename = os.path.join(base_dir, base_name)
-      if not check_existence or os.path.exists(filename):
-        filenames.append(filename)
+  def names_in(folder):
+    names = []
+    for quarter in quarters:
+      for quarter_prefix in quarter_prefixes[quarter]:
+        if injected_group:
+          base_name = "kplr{}-{}_INJECTED-{}_{}.fits".format(
+              kep_id, quarter_prefix, injected_group, cadence_suffix)
+        else:
+          base_name = "kplr{}-{}_{}.fits".format(kep_id, quarter_prefix, cadence_suffix)
+        filename = os.path.join(folder, base_name)
+        if not check_existence or os.path.exists(filename):
+          names.append(filename)
+    return names
+
+  # MAST's layout ({base}/{kepid[:4]}/{kepid}/), else a flat folder of kplr*.fits.
+  filenames = names_in(os.path.join(base_dir, kep_id[0:4], kep_id))
+  if check_existence and not filenames:
+    filenames = names_in(base_dir)
   return filenames
 
 

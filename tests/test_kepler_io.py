@@ -33,6 +33,15 @@ def test_kepler_filenames_existing(golden_functions_meta, kepler90_files):
   assert kepler_io.kepler_filenames(str(KEPLER_FITS_DIR), "011442793") == kepler90_files
 
 
+def test_a_flat_folder_of_kplr_files_works_too(kepler90_files, tmp_path):
+  for path in kepler90_files:
+    os.symlink(path, tmp_path / os.path.basename(path))
+  flat = kepler_io.kepler_filenames(str(tmp_path), 11442793)
+  assert [os.path.basename(p) for p in flat] == [os.path.basename(p) for p in kepler90_files]
+  assert all(os.path.dirname(p) == str(tmp_path) for p in flat)
+  assert kepler_io.kepler_filenames(str(tmp_path), 11442794) == []
+
+
 def test_read_matches_original(golden_kepler90i, kepler90_files):
   all_time, all_flux = kepler_io.read_kepler_light_curve(kepler90_files)
   assert [len(t) for t in all_time] == list(golden_kepler90i["raw_segment_lengths"])

@@ -139,3 +139,64 @@ def test_bad_format_choices_are_one_clear_error(fits_dirs, tmp_path):
   with pytest.raises(errors.LightCurveFileError, match=r"s_lc\.fits for TIC ID 100000001"):
     tce_views.process_tce(100000001, 3.2, 1355.5, 0.13, "tess", str(tmp_path), 2,
                           tess_format="spoc")
+
+
+def _catalog(path, extra_rows=()):
+  with open(path, "w") as f:
+    f.write("tic_id,Sectors,Period,Epoc,Duration\n")
+    for tce in _tces():
+      f.write("{},{},{},{},{}\n".format(tce["tic_id"], tce["Sectors"], tce["Period"],
+                                        tce["Epoc"], tce["Duration"]))
+    for row in extra_rows:
+      f.write(row + "\n")
+  return str(path)
+
+
+def test_views_from_a_minimal_catalog_equal_the_record_pipeline(fits_dirs, tmp_path):
+  from astronet import missions
+  from astronet.data import catalog_views
+  from astronet.data import tce_table
+  catalog = _catalog(tmp_path / "tces.csv", ["100000009,4,13.1,1412.97,2.0"])
+  table = tce_table.read_prediction_catalog(catalog, missions.TESS)
+  _, config = record_generation.record_config(None, fits_dirs["spoc"], tess_format="spoc")
+  records, failures = catalog_views.views_from_catalog(table, config, catalog, progress=False)
+  assert records.ids.tolist() == [int(t["tic_id"]) for t in _tces()]
+  assert [f.id for f in failures] == ["100000009"]
+  for i, tce in enumerate(_tces()):
+    expected = tce_views.process_tce(int(tce["tic_id"]), float(tce["Period"]),
+                                     float(tce["Epoc"]), float(tce["Duration"]) / 24, "tess",
+                                     str(H5_DIR), int(tce["Sectors"]))
+    for name in ("global_view", "local_view"):
+      assert np.max(np.abs(records.views[name][i] - expected[name])) <= 1e-5
+  with pytest.raises(errors.CatalogError, match="lacks column"):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("tic_id,Period,Epoc,Duration\n1,2,3,4\n")
+    tce_table.read_prediction_catalog(str(bad), missions.TESS)
+
+
+def test_batch_predict_from_a_catalog_matches_the_records_path(fits_dirs, tmp_path):
+  import subprocess
+  import sys
+  env = dict(os.environ, PYTHONPATH=str(ROOT))
+
+  def run(*args):
+    proc = subprocess.run([sys.executable, str(ROOT / "astronet" / "batch_predict.py"),
+                           "--pretrained=triage", "--per_tce", "--output_dir=" + str(tmp_path)]
+                          + list(args), capture_output=True, text=True, env=env, timeout=300)
+    return proc.returncode, proc.stderr
+
+  catalog = _catalog(tmp_path / "tces.csv", ["100000009,4,13.1,1412.97,2.0"])
+  code, err = run("--input_tce_csv_file=" + catalog, "--tess_data_dir=" + fits_dirs["qlp"],
+                  "--suffix=catalog", "--num_worker_processes=2")
+  assert code == 0, err
+  code, err = run("--tfrecord_dir=" + str(TRIAGE / "golden_records"), "--tfrecord_pattern=*-of-0000*",
+                  "--suffix=records")
+  assert code == 0, err
+  from_catalog = (tmp_path / "prediction_catalog.txt").read_text().split("\n")
+  from_records = (tmp_path / "prediction_records.txt").read_text().split("\n")
+  assert sorted(from_catalog) == sorted(from_records) and len(from_catalog) >= 3
+  failed = (tmp_path / "failed_tces.csv").read_text()
+  assert "100000009" in failed and "Failed to find light curve file" in failed
+  code, err = run("--input_tce_csv_file=" + _catalog(tmp_path / "none.csv"),
+                  "--tess_data_dir=" + str(tmp_path), "--suffix=none")
+  assert code == 1 and "every one of the 3 TCEs failed" in err and "Traceback" not in err

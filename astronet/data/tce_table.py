@@ -285,3 +285,50 @@ def _require_snr(table: pd.DataFrame, snr_column: str | None):
     raise errors.CatalogError(
         "--clean needs a signal-to-noise column ({!r}); the catalog has {}".format(
             snr_column, list(table.columns)))
+
+
+def read_prediction_catalog(path: str, mission) -> pd.DataFrame:
+  """A catalog of TCEs to predict: only what the views need.
+
+  Columns (the mission's names, astronet.missions): star id, period (days),
+  epoch (BKJD / BTJD), duration (HOURS, as the originals' catalogs), and for
+  TESS the sector; the label and (Kepler) planet number are optional. Other
+  columns are kept.
+
+  Returns:
+    DataFrame with duration in days, integer ids / sectors, "" for a missing
+    label, is_multi (TESS: the TIC appears in several rows).
+
+  Raises:
+    CatalogError: Missing columns, empty, missing / non-numeric / non-positive values.
+  """
+  table = read_csv(path, skiprows=_leading_comment_lines(path))
+  numeric = [mission.id_column, mission.period_column, mission.t0_column,
+             mission.duration_column] + ([mission.sector_column] if mission.has_sectors else [])
+  _require_columns(table, numeric, path)
+  if not len(table):
+    raise errors.CatalogError("TCE catalog {} has no rows".format(path))
+  missing = table[numeric].isna().any(axis=1)
+  if missing.any():
+    raise errors.CatalogError("TCE catalog {}: {} row(s) with empty {}:\n{}".format(
+        path, int(missing.sum()), numeric, _describe_rows(table, missing, numeric)))
+  table = to_numeric_columns(table, numeric, path)
+  _check_positive(table, (mission.period_column, mission.duration_column), path)
+  integer = [mission.id_column] + ([mission.sector_column] if mission.has_sectors else [])
+  for column in integer:
+    values = table[column]
+    if not np.all(values == np.round(values)):
+      raise errors.CatalogError("TCE catalog {}: non-integer {} in rows:\n{}".format(
+          path, column, _describe_rows(table, values != np.round(values), (column,))))
+    table[column] = values.astype(np.int64)
+  if not mission.has_sectors:
+    table[mission.sub_id_column] = (
+        pd.to_numeric(table[mission.sub_id_column], errors="coerce").fillna(1).astype(np.int64)
+        if mission.sub_id_column in table.columns else 1)
+  table[mission.duration_column] = table[mission.duration_column] / 24  # Hours -> days.
+  if mission.label_column not in table.columns:
+    table[mission.label_column] = ""
+  table[mission.label_column] = table[mission.label_column].fillna("").astype(str)
+  if mission.has_sectors:
+    table["is_multi"] = table[mission.id_column].duplicated(keep=False).to_numpy()
+  return table.reset_index(drop=True)
