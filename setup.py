@@ -53,6 +53,8 @@ setup(
         "transfer": ["scikit-learn"],
         # ONNX export (export_model.py --format=onnx) and onnxruntime checks.
         "onnx": ["tf2onnx", "onnx", "onnxruntime"],
+        # lightkurve objects in (astronet.predict_lightcurve, preprocess.views_from_lightcurve).
+        "lightkurve": ["lightkurve"],
     },
     license="Apache-2.0",
     classifiers=[

@@ -358,3 +358,11 @@ def local_view(time, flux, period, duration, num_bins=201,
   """Kepler local view (original signature); see `views.local_view`."""
   return views.local_view(time, flux, period, duration, num_bins,
                           bin_width_factor, num_durations)
+
+
+def views_from_lightcurve(lc, period: float, t0: float, duration: float, mission="tess",
+                          **kwargs) -> dict[str, np.ndarray]:
+  """{"global_view", "local_view"} of a TCE from a lightkurve light curve; see
+  tce_views.views_from_lightcurve (this module's name for it)."""
+  from astronet.data import tce_views  # noqa: PLC0415  (tce_views imports this module)
+  return tce_views.views_from_lightcurve(lc, period, t0, duration, mission, **kwargs)

@@ -152,6 +152,75 @@ def process_tce(star_id: int, period: float, t0: float, duration: float,
   return views_of(time, flux, period, t0, duration, mission, name)
 
 
+def _lightcurve_parts(lc) -> list[tuple[np.ndarray, np.ndarray]]:
+  """[(time days, flux)] of a lightkurve LightCurve / LightCurveCollection, or of any
+  object with .time (astropy Time or array) and .flux (Quantity or array)."""
+  if hasattr(lc, "time") and hasattr(lc, "flux"):
+    curves = [lc]
+  else:
+    try:
+      curves = list(lc)
+    except TypeError:
+      raise errors.InvalidTCEError("Not a light curve: {!r} has no time / flux".format(
+          type(lc).__name__)) from None
+  parts = []
+  for curve in curves:
+    time, flux = curve.time, curve.flux
+    time = np.asarray(getattr(time, "value", time), np.float64)
+    # The flux keeps its dtype (float32 from FITS): the Kepler spline divides in it,
+    # as the disk path does. Masked values (astropy MaskedQuantity) become NaN.
+    values = getattr(flux, "unmasked", flux)
+    values = np.array(getattr(values, "value", values))
+    if values.dtype.kind != "f":
+      values = values.astype(np.float64)
+    mask = np.asarray(getattr(flux, "mask", False))
+    flux = np.where(mask, np.nan, values).astype(values.dtype.newbyteorder("="))
+    if time.shape != flux.shape or time.ndim != 1:
+      raise errors.InvalidTCEError("Light curve time {} and flux {} differ in shape".format(
+          time.shape, flux.shape))
+    finite = np.isfinite(time) & np.isfinite(flux)
+    if finite.any():
+      parts.append((time[finite], flux[finite]))
+  if not parts:
+    raise errors.EmptyLightCurveError("The light curve has no finite time / flux values")
+  return parts
+
+
+def views_from_lightcurve(lc, period: float, t0: float, duration: float,
+                          mission: str | missions.Mission = "tess", name: str = "TCE",
+                          spline_backend: str = "numpy") -> dict[str, np.ndarray]:
+  """The views of one TCE from a light curve in memory (e.g. lightkurve's).
+
+  Args:
+    lc: lightkurve LightCurve or LightCurveCollection (one per quarter / sector),
+      or any object with .time (astropy Time in BKJD / BTJD, or days) and .flux.
+      Quality masking is the light curve's own (lightkurve applies its default
+      bitmask on reading, the same as this project's SPOC reader).
+    period, t0, duration: days (t0 in the light curve's time system).
+    mission: "kepler" (each part detrended with the Kepler spline, as each file
+      of a star) or "tess" (each part's flux / its median as Triage magnitudes,
+      then the Triage rule: the same views as reading the FITS from disk).
+
+  Raises:
+    InvalidTCEError / EmptyLightCurveError: Not a light curve, or no finite values.
+  """
+  mission = missions.get_mission(mission) if isinstance(mission, str) else mission
+  parts = _lightcurve_parts(lc)
+  if mission.has_sectors:
+    times, mags = [], []
+    for time, flux in parts:
+      flux = flux.astype(np.float64)  # As the FITS reader: magnitudes in float64.
+      positive = flux > 0
+      times.append(time[positive])
+      mags.append(-2.5 * np.log10(flux[positive] / np.median(flux[positive])))
+    time, flux = preprocess.process_tess_light_curve(np.concatenate(times),
+                                                     np.concatenate(mags), name)
+  else:
+    time, flux = preprocess.process_light_curve([t for t, _ in parts], [f for _, f in parts],
+                                                spline_backend=spline_backend)
+  return views_of(time, flux, period, t0, duration, mission, name)
+
+
 def process_tce_views(tce: Mapping, config: RecordConfig) -> dict[str, np.ndarray]:
   """Reads, processes (optionally injects) and bins one catalog row."""
   mission = config.mission_config
