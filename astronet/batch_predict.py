@@ -71,6 +71,8 @@ def define_flags() -> None:
   flags.DEFINE_enum("tess_format", "auto", ["auto", "h5", "spoc", "qlp"],
                     "TESS light curves to read (auto: h5, else SPOC, else QLP).")
   flags.DEFINE_string("flux_column", None, "FITS flux column (default: the pipeline's).")
+  flags.DEFINE_string("report_dir", None, "With --input_tce_csv_file: one vetting report "
+                      "(PNG) per TCE here, {id}-{sector or planet}.png (see predict.py --report).")
   flags.DEFINE_integer("num_worker_processes", 1, "Processes making views from light curves.",
                        lower_bound=1, upper_bound=1024)
   flags.DEFINE_string("export_ensemble", None, "Also save the (averaged) models as ONE "
@@ -128,6 +130,8 @@ def main(argv):
   if not FLAGS.tfrecord_dir and not FLAGS.input_tce_csv_file and not FLAGS.export_ensemble:
     raise app.UsageError("--tfrecord_dir or --input_tce_csv_file is required (or only "
                          "--export_ensemble)")
+  if FLAGS.report_dir and not FLAGS.input_tce_csv_file:
+    raise app.UsageError("--report_dir needs --input_tce_csv_file (the light curves)")
   if FLAGS.input_tce_csv_file and not (FLAGS.kepler_data_dir or FLAGS.tess_data_dir):
     raise app.UsageError("--input_tce_csv_file needs --kepler_data_dir or --tess_data_dir")
   if FLAGS.plot and not FLAGS.save_dir:
@@ -183,7 +187,34 @@ def main(argv):
                elapsed, len(records) / max(elapsed, 1e-9))
   if FLAGS.plot:
     plot_records(records, probabilities.mean(axis=0), FLAGS.save_dir)
+  if FLAGS.report_dir:
+    write_reports(catalog, config, records, probabilities, FLAGS.report_dir)
   return 0
+
+
+def write_reports(catalog, config, records, probabilities, report_dir: str) -> int:
+  """One vetting report per predicted TCE (the catalog's rows, by record_index)."""
+  # pylint: disable=import-outside-toplevel
+  from astronet import vetting
+  from astronet.data import tce_views
+  from tf_util import atomic_io
+  os.makedirs(report_dir, exist_ok=True)
+  atomic_io.check_writable(report_dir)
+  mission = config.mission_config
+  for i, row_index in enumerate(records.record_index):
+    row = catalog.iloc[int(row_index)]
+    sector = int(row[mission.sector_column]) if mission.has_sectors else None
+    _, _, time, flux = tce_views.tce_light_curve(
+        int(row[mission.id_column]), mission, config.data_dir, sector)
+    period, t0, duration = mission.tce_params(row)
+    vetting.render(time, flux, vetting.Tce(int(row[mission.id_column]), period, t0, duration,
+                                           [sector] if sector else (),
+                                           str(row.get(mission.label_column, ""))),
+                   mission, probabilities[:, i],
+                   os.path.join(report_dir, "{}-{}.png".format(records.ids[i],
+                                                               records.sub_ids[i])))
+  logging.info("Wrote %d vetting report(s) to %s", len(records), report_dir)
+  return len(records)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,9 @@ def define_flags() -> None:
   flags.DEFINE_float("t0", None, "Epoch of the TCE (days, BKJD or BTJD).")
   flags.DEFINE_float("duration", None, "Duration of the TCE (days).", lower_bound=0)
   flags.DEFINE_string("output_image_file", None, "Optional path of a figure of the views.")
+  flags.DEFINE_string("report", None, "Optional one-page vetting report (.png or .pdf): light "
+                      "curve with transits, folded curve, views on phase axes, odd / even "
+                      "transits, secondary eclipse, the members' probabilities.")
 
 
 def main(argv):
@@ -73,14 +76,24 @@ def main(argv):
   if missions.of_view_lengths(lengths) is not mission:
     raise errors.CheckpointError("The model in {} takes views {}, not {} views".format(
         FLAGS.model_dir or FLAGS.pretrained, lengths, mission.name))
-  views = tce_views.process_tce(
-      star_id, FLAGS.period, FLAGS.t0, FLAGS.duration, mission.name, data_dir,
-      FLAGS.sector if mission.has_sectors else None,
+  if FLAGS.report and not FLAGS.report.endswith((".png", ".pdf")):
+    raise app.UsageError("--report must end in .png or .pdf")
+  sector = FLAGS.sector if mission.has_sectors else None
+  reading, name, time, flux = tce_views.tce_light_curve(
+      star_id, mission.name, data_dir, sector,
       tess_format=FLAGS.tess_format if mission.has_sectors else None,
       flux_column=FLAGS.flux_column)
+  views = tce_views.views_of(time, flux, FLAGS.period, FLAGS.t0, FLAGS.duration, reading, name)
   batch = {name: np.asarray(views[name], np.float32)[None, :] for name in lengths}
-  probability = float(np.mean([m.probabilities(batch)[0] for m in members]))
+  member_probabilities = [float(m.probabilities(batch)[0]) for m in members]
+  probability = float(np.mean(member_probabilities))
   print("Prediction:", probability)
+  if FLAGS.report:
+    from astronet import vetting
+    vetting.render(time, flux, vetting.Tce(star_id, FLAGS.period, FLAGS.t0, FLAGS.duration,
+                                           [sector] if sector else ()),
+                   reading, member_probabilities, FLAGS.report)
+    print("Vetting report:", FLAGS.report)
   if FLAGS.output_image_file:
     from astronet import plotting
     plotting.plot_views(views["global_view"], views["local_view"],

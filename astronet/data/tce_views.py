@@ -141,15 +141,25 @@ def process_tce(star_id: int, period: float, t0: float, duration: float,
   Raises:
     InvalidTCEError, LightCurveFileError, ...: as the record pipeline.
   """
+  mission, name, time, flux = tce_light_curve(star_id, mission, data_dir, sector,
+                                              spline_backend, tess_format, flux_column)
+  return views_of(time, flux, period, t0, duration, mission, name)
+
+
+def tce_light_curve(star_id: int, mission: str | missions.Mission, data_dir: str,
+                    sector: int | None = None, spline_backend: str = "numpy",
+                    tess_format: str | None = None, flux_column: str | None = None):
+  """(mission, name, time, flux): the processed light curve process_tce bins (days,
+  relative flux; read-only arrays from the per-process star cache)."""
   mission = missions.get_mission(mission) if isinstance(mission, str) else mission
   mission = missions.with_light_curves(mission, tess_format, flux_column)
   if mission.has_sectors and sector is None:
     raise errors.InvalidTCEError("TESS TIC {}: a sector is required".format(star_id))
-  name = ("KIC {}".format(star_id) if not mission.has_sectors
-          else "TIC {} sector {}".format(star_id, sector))
+  name = ("{} {}".format(mission.star_prefix, star_id) if not mission.has_sectors
+          else "{} {} sector {}".format(mission.star_prefix, star_id, sector))
   time, flux = preprocess.read_and_process_star(mission, data_dir, star_id, sector,
                                                 spline_backend=spline_backend)
-  return views_of(time, flux, period, t0, duration, mission, name)
+  return mission, name, time, flux
 
 
 def _lightcurve_parts(lc) -> list[tuple[np.ndarray, np.ndarray]]:
