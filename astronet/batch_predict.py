@@ -71,6 +71,8 @@ def define_flags() -> None:
   flags.DEFINE_enum("tess_format", "auto", ["auto", "h5", "spoc", "qlp"],
                     "TESS light curves to read (auto: h5, else SPOC, else QLP).")
   flags.DEFINE_string("flux_column", None, "FITS flux column (default: the pipeline's).")
+  flags.DEFINE_enum("sectors", "catalog", ["catalog", "all"], "TESS FITS: the TCE's own "
+                    "sector, or every sector of the TIC stitched (all).")
   flags.DEFINE_string("report_dir", None, "With --input_tce_csv_file: one vetting report "
                       "(PNG) per TCE here, {id}-{sector or planet}.png (see predict.py --report).")
   flags.DEFINE_integer("num_worker_processes", 1, "Processes making views from light curves.",
@@ -149,7 +151,7 @@ def main(argv):
     from astronet.data import tce_table
     mission, config = record_generation.record_config(
         FLAGS.kepler_data_dir, FLAGS.tess_data_dir, tess_format=FLAGS.tess_format,
-        flux_column=FLAGS.flux_column)
+        flux_column=FLAGS.flux_column, sectors=FLAGS.sectors)
     catalog = tce_table.read_prediction_catalog(FLAGS.input_tce_csv_file, mission)
   if FLAGS.export_ensemble:
     from astronet.ops import model_export

@@ -44,6 +44,8 @@ class Mission:
       first of those that exists).
     flux_column: FITS flux column (None: the pipeline's default, see
       light_curve_util.tess_io.FLUX_COLUMNS).
+    sectors: "catalog" (a TCE's own sector, the original's behaviour) or "all"
+      (every sector of the TIC found, stitched with per-sector normalisation).
   """
   name: str
   star_prefix: str
@@ -61,11 +63,12 @@ class Mission:
   light_curve_format: str
   sector_column: str | None = None
   flux_column: str | None = None
+  sectors: str = "catalog"
 
   def __hash__(self) -> int:
     # A Mission keys caches (preprocess's star cache), and its label map is a
     # read-only mapping, which does not hash.
-    return hash((self.name, self.light_curve_format, self.flux_column))
+    return hash((self.name, self.light_curve_format, self.flux_column, self.sectors))
 
   @property
   def has_sectors(self) -> bool:
@@ -145,7 +148,7 @@ TESS_FORMATS = {"auto": "auto", "h5": "triage_h5", "spoc": "spoc", "qlp": "qlp"}
 
 
 def with_light_curves(mission: Mission, tess_format: str | None = None,
-                      flux_column: str | None = None) -> Mission:
+                      flux_column: str | None = None, sectors: str | None = None) -> Mission:
   """`mission` reading TESS light curves in `tess_format` ("auto", "h5", "spoc",
   "qlp"; None: the mission's own) and `flux_column`.
 
@@ -153,8 +156,10 @@ def with_light_curves(mission: Mission, tess_format: str | None = None,
     ConfigError: A TESS format for Kepler, an unknown format, or a flux column
       for h5 files.
   """
-  if tess_format is None and flux_column is None:
+  if tess_format is None and flux_column is None and sectors in (None, "catalog"):
     return mission
+  if sectors not in (None, "catalog", "all"):
+    raise errors.ConfigError("--sectors must be catalog or all, got {!r}".format(sectors))
   if not mission.has_sectors:
     raise errors.ConfigError("--tess_format / --flux_column apply to TESS, not {}".format(
         mission.name))
@@ -165,7 +170,8 @@ def with_light_curves(mission: Mission, tess_format: str | None = None,
     raise errors.ConfigError("--flux_column applies to FITS light curves, not the Triage h5 "
                              "(which holds KSP magnitudes)")
   fmt = TESS_FORMATS[tess_format] if tess_format else mission.light_curve_format
-  return dataclasses.replace(mission, light_curve_format=fmt, flux_column=flux_column)
+  return dataclasses.replace(mission, light_curve_format=fmt, flux_column=flux_column,
+                             sectors=sectors or "catalog")
 
 
 def of_view_lengths(feature_lengths: Mapping[str, int]) -> Mission | None:

@@ -42,6 +42,9 @@ def define_flags() -> None:
   flags.DEFINE_enum("tess_format", "auto", ["auto", "h5", "spoc", "qlp"],
                     "TESS light curves to read (auto: h5, else SPOC, else QLP, by file name).")
   flags.DEFINE_string("flux_column", None, "FITS flux column (default: the pipeline's).")
+  flags.DEFINE_multi_string("tess_fits", None, "TESS SPOC / QLP FITS light curve(s) of the "
+                            "TCE (repeat for several sectors, stitched with per-sector "
+                            "normalisation) instead of --tess_data_dir, --tic_id, --sector.")
   flags.DEFINE_integer("tic_id", None, "TIC ID of the target star.", lower_bound=1)
   flags.DEFINE_integer("sector", 1, "TESS sector of the light curve.", lower_bound=1)
   flags.DEFINE_float("period", None, "Period of the TCE (days).", lower_bound=0)
@@ -53,10 +56,58 @@ def define_flags() -> None:
                       "transits, secondary eclipse, the members' probabilities.")
 
 
+def predict_from_fits():
+  """predict.py --tess_fits=FILE [...]: one TCE from FITS files given by path."""
+  if None in (FLAGS.period, FLAGS.t0, FLAGS.duration):
+    raise app.UsageError("--period, --t0 and --duration are required")
+  if FLAGS.report and not FLAGS.report.endswith((".png", ".pdf")):
+    raise app.UsageError("--report must end in .png or .pdf")
+  model_paths, average = script_flags.model_source(FLAGS)
+  for path in FLAGS.tess_fits:
+    if not os.path.isfile(path):
+      raise errors.LightCurveFileError("--tess_fits {} does not exist".format(path), path)
+  # pylint: disable=import-outside-toplevel
+  import numpy as np
+
+  from astronet.data import tce_views
+  from astronet.ops import prediction
+  from light_curve_util import tess_io
+  for path in FLAGS.tess_fits:
+    tess_io.pipeline_of(path)  # Named before any model loads.
+  members = prediction.load_members(model_paths, average, FLAGS.model)
+  lengths = members[0].feature_lengths
+  if missions.of_view_lengths(lengths) is not missions.TESS:
+    raise errors.CheckpointError("The model in {} takes views {}, not tess views".format(
+        FLAGS.model_dir or FLAGS.pretrained, lengths))
+  name = "{} {}".format(missions.TESS.star_prefix, FLAGS.tic_id or os.path.basename(
+      FLAGS.tess_fits[0]))
+  time, flux = tce_views.tess_fits_light_curve(FLAGS.tess_fits, FLAGS.flux_column, name)
+  views = tce_views.views_of(time, flux, FLAGS.period, FLAGS.t0, FLAGS.duration,
+                             missions.TESS, name)
+  batch = {key: np.asarray(views[key], np.float32)[None, :] for key in lengths}
+  member_probabilities = [float(m.probabilities(batch)[0]) for m in members]
+  probability = float(np.mean(member_probabilities))
+  print("Prediction:", probability)
+  if FLAGS.report:
+    from astronet import vetting
+    vetting.render(time, flux, vetting.Tce(FLAGS.tic_id or 0, FLAGS.period, FLAGS.t0,
+                                           FLAGS.duration), missions.TESS,
+                   member_probabilities, FLAGS.report)
+    print("Vetting report:", FLAGS.report)
+  if FLAGS.output_image_file:
+    from astronet import plotting
+    plotting.plot_views(views["global_view"], views["local_view"],
+                        "{}: p = {:.3f}".format(name, probability), FLAGS.output_image_file)
+  return 0
+
+
 def main(argv):
   del argv
-  if bool(FLAGS.kepler_data_dir) == bool(FLAGS.tess_data_dir):
-    raise app.UsageError("Give exactly one of --kepler_data_dir and --tess_data_dir")
+  if sum(map(bool, (FLAGS.kepler_data_dir, FLAGS.tess_data_dir, FLAGS.tess_fits))) != 1:
+    raise app.UsageError("Give exactly one of --kepler_data_dir, --tess_data_dir and "
+                         "--tess_fits")
+  if FLAGS.tess_fits:
+    return predict_from_fits()
   mission = missions.KEPLER if FLAGS.kepler_data_dir else missions.TESS
   star_id = FLAGS.tic_id if mission.has_sectors else FLAGS.kepler_id
   if star_id is None or None in (FLAGS.period, FLAGS.t0, FLAGS.duration):

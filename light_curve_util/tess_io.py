@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import glob
 import os.path
+import re
 
 import h5py
 import numpy as np
@@ -94,6 +95,22 @@ def tess_filenames(tic,
   return None
 
 
+def pipeline_of(path: str) -> str:
+  """"spoc" or "qlp", from a TESS FITS light curve's file name.
+
+  Raises:
+    ConfigError: A name of neither (e.g. a Kepler kplr*.fits, a target pixel file).
+  """
+  name = os.path.basename(path)
+  if name.startswith("hlsp_qlp_") and name.endswith("_llc.fits"):
+    return "qlp"
+  if name.startswith("tess") and name.endswith("s_lc.fits"):
+    return "spoc"
+  raise errors.ConfigError(
+      "{} is not a TESS light curve by its name: SPOC files are tess*-s{{SSSS}}-{{TIC}}-*-s_lc"
+      ".fits, QLP files hlsp_qlp_tess_ffi_s{{SSSS}}-{{TIC}}_tess_v01_llc.fits".format(path))
+
+
 def fits_folders(tic, base_dir: str, sector: int, pipeline: str) -> list[str]:
   """Where the FITS light curve of a TIC and sector may be, in order: `base_dir` flat,
   `base_dir/s{SSSS}/`, and MAST's layouts (the 16-digit TIC split in four groups):
@@ -116,6 +133,26 @@ def fits_filename(tic, base_dir: str, sector: int, pipeline: str) -> str | None:
     if found:
       return found[0]
   return None
+
+
+def fits_sectors(tic, base_dir: str, pipeline: str) -> dict[int, str]:
+  """{sector: file} of every FITS light curve of `tic` under `base_dir` (the layouts
+  of fits_folders, any sector), sorted by sector."""
+  pattern = FITS_PATTERNS[pipeline].replace("{sector:04d}", "[0-9][0-9][0-9][0-9]").format(
+      tic=int(tic))
+  tid = "{:016d}".format(int(tic))
+  groups = [tid[i:i + 4] for i in range(0, 16, 4)]
+  top = {"spoc": "tid", "qlp": "qlp"}[pipeline]
+  folders = [base_dir, os.path.join(base_dir, "s[0-9][0-9][0-9][0-9]"),
+             os.path.join(base_dir, "s[0-9][0-9][0-9][0-9]", *groups),
+             os.path.join(base_dir, top, "s[0-9][0-9][0-9][0-9]", *groups)]
+  found = {}
+  for folder in folders:
+    for path in sorted(glob.glob(os.path.join(folder, pattern))):
+      match = re.search(r"-s(\d{4})-|_s(\d{4})-", os.path.basename(path))
+      sector = int(match.group(1) or match.group(2))
+      found.setdefault(sector, path)
+  return dict(sorted(found.items()))
 
 
 def find_light_curve(tic, base_dir: str, sector: int, tess_format: str = "auto"

@@ -200,3 +200,69 @@ def test_batch_predict_from_a_catalog_matches_the_records_path(fits_dirs, tmp_pa
   code, err = run("--input_tce_csv_file=" + _catalog(tmp_path / "none.csv"),
                   "--tess_data_dir=" + str(tmp_path), "--suffix=none")
   assert code == 1 and "every one of the 3 TCEs failed" in err and "Traceback" not in err
+
+
+def test_all_sectors_are_stitched_with_per_sector_normalisation(tmp_path):
+  tce = _tces()[0]
+  tic, sector = int(tce["tic_id"]), int(tce["Sectors"])
+  h5 = H5_DIR / "sector-{}".format(sector) / "{}.h5".format(tic)
+  tid = "{:016d}".format(tic)
+  first = tmp_path / "tess2018-s{:04d}-{}-0120-s_lc.fits".format(sector, tid)
+  write_fits(h5, str(first), "spoc", tic, sector, flag_bit=1)
+  # The next sector: the same photometry 9 periods later at 1.5 x the flux level.
+  second = tmp_path / "tess2018-s{:04d}-{}-0120-s_lc.fits".format(sector + 1, tid)
+  with fits.open(first) as hdus:
+    data = hdus[1].data.copy()
+    data["TIME"] += 9 * float(tce["Period"])
+    data["PDCSAP_FLUX"] *= 1.5
+    hdus[1].data = data
+    hdus[0].header["SECTOR"] = sector + 1
+    hdus.writeto(second)
+  assert sorted(tess_io.fits_sectors(tic, str(tmp_path), "spoc")) == [sector, sector + 1]
+  args = (tic, float(tce["Period"]), float(tce["Epoc"]), float(tce["Duration"]) / 24, "tess",
+          str(tmp_path), sector)
+  both = tce_views.process_tce(*args, tess_format="spoc", sectors="all")
+  one = tce_views.process_tce(*args, tess_format="spoc")
+  _, _, time_all, _ = tce_views.tce_light_curve(tic, "tess", str(tmp_path), sector,
+                                                tess_format="spoc", sectors="all")
+  _, _, time_one, _ = tce_views.tce_light_curve(tic, "tess", str(tmp_path), sector,
+                                                tess_format="spoc")
+  assert len(time_all) == 2 * len(time_one) and time_all.max() > time_one.max() + 20
+  # The stitched curve is the two files' (the flux level of each sector cancels).
+  stitched_time, stitched_flux = tce_views.tess_fits_light_curve([str(first), str(second)])
+  np.testing.assert_array_equal(stitched_time, time_all)
+  expected = tce_views.views_of(stitched_time, stitched_flux, *args[1:4], tce_views.missions.TESS)
+  for name in ("global_view", "local_view"):
+    np.testing.assert_array_equal(both[name], expected[name])
+    assert np.max(np.abs(both[name] - one[name])) < 0.3  # the same transit, twice the data
+  with pytest.raises(errors.ConfigError, match="--sectors=all reads FITS"):
+    tce_views.process_tce(*args[:5], str(H5_DIR), sector, tess_format="h5", sectors="all")
+
+
+def test_predict_takes_fits_files_by_path(fits_dirs, tmp_path):
+  import subprocess
+  import sys
+  env = dict(os.environ, PYTHONPATH=str(ROOT))
+  tce = _tces()[1]
+  tic, sector = int(tce["tic_id"]), int(tce["Sectors"])
+  fits_file = tess_io.fits_filename(tic, fits_dirs["spoc"], sector, "spoc")
+  common = ["--pretrained=triage", "--period=" + tce["Period"], "--t0=" + tce["Epoc"],
+            "--duration={}".format(float(tce["Duration"]) / 24)]
+
+  def run(*args):
+    proc = subprocess.run([sys.executable, str(ROOT / "astronet" / "predict.py")] + common +
+                          list(args), capture_output=True, text=True, env=env, timeout=300)
+    return proc.returncode, proc.stdout, proc.stderr
+
+  code, by_path, err = run("--tess_fits=" + fits_file)
+  assert code == 0, err
+  code, by_folder, err = run("--tess_data_dir=" + str(H5_DIR), "--tic_id={}".format(tic),
+                             "--sector={}".format(sector))
+  assert code == 0, err
+  assert abs(float(by_path.split()[-1]) - float(by_folder.split()[-1])) < 1e-5
+  kepler = ROOT / "tests" / "data" / "kepler" / "fits" / "0114" / "011442793" / \
+      "kplr011442793-2010009091648_llc.fits"
+  code, _, err = run("--tess_fits=" + str(kepler))
+  assert code == 2 and "is not a TESS light curve by its name" in err
+  code, _, err = run("--tess_fits=" + fits_file, "--flux_column=DET_FLUX")
+  assert code == 2 and "flux_column for spoc must be one of" in err

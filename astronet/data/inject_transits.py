@@ -134,7 +134,7 @@ def main(argv):
   try:
     mission, config = record_generation.record_config(
         FLAGS.kepler_data_dir, FLAGS.tess_data_dir, tess_format=FLAGS.tess_format,
-        flux_column=FLAGS.flux_column)
+        flux_column=FLAGS.flux_column, sectors=FLAGS.sectors)
     stars = record_generation.read_catalog(mission, FLAGS.input_tce_csv_file, True)
     u1, u2 = (float(u) for u in FLAGS.limb_darkening)
     table = draw_injections(

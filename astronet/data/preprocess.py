@@ -222,9 +222,67 @@ def tess_light_curve(mission: Mission, data_dir: str, star_id, sector: int):
   return path, found, np.asarray(time, np.float64)[positive], -2.5 * np.log10(flux[positive])
 
 
+def stitched_tess_magnitudes(parts) -> tuple[np.ndarray, np.ndarray]:
+  """(time, magnitude) of (time, flux) parts (sectors) in time order: each part's
+  flux over its own median as Triage magnitudes (per-sector normalisation; gaps kept).
+
+  Raises:
+    EmptyLightCurveError: No positive flux in any part.
+  """
+  times, mags = [], []
+  for time, flux in parts:
+    flux = np.asarray(flux, np.float64)  # As the FITS reader: magnitudes in float64.
+    positive = flux > 0
+    if positive.any():
+      times.append(np.asarray(time, np.float64)[positive])
+      mags.append(-2.5 * np.log10(flux[positive] / np.median(flux[positive])))
+  if not times:
+    raise errors.EmptyLightCurveError("No positive flux in any light curve")
+  order = np.argsort(np.concatenate(times), kind="stable")
+  return np.concatenate(times)[order], np.concatenate(mags)[order]
+
+
+def stitched_tess_light_curve(parts, name: str = "TCE") -> tuple[np.ndarray, np.ndarray]:
+  """One processed TESS light curve from (time, flux) parts: stitched_tess_magnitudes,
+  then the one Triage rule (process_tess_light_curve)."""
+  time, mag = stitched_tess_magnitudes(parts)
+  return process_tess_light_curve(time, mag, name)
+
+
+def all_sectors_light_curve(mission: Mission, data_dir: str, star_id):
+  """(files, time, magnitude) of every sector of a TIC's FITS light curves, stitched
+  (stitched_tess_magnitudes' per-sector normalisation) — --sectors=all.
+
+  Raises:
+    ConfigError: The Triage h5 format (its sector files are cumulative already).
+    LightCurveFileError: No FITS file of the TIC.
+  """
+  fmt = mission.light_curve_format
+  if fmt == "triage_h5":
+    raise errors.ConfigError("--sectors=all reads FITS light curves; a Triage h5 of a sector "
+                             "already holds the earlier sectors (use --sectors=catalog)")
+  pipelines = ("spoc", "qlp") if fmt == "auto" else (fmt,)
+  for pipeline in pipelines:
+    found = tess_io.fits_sectors(star_id, data_dir, pipeline)
+    if found:
+      parts = []
+      for path in found.values():
+        time, flux, _ = tess_io.read_tess_fits_light_curve(
+            path, pipeline, mission.flux_column, tess_io.DEFAULT_BITMASKS[pipeline])
+        parts.append((time, flux))
+      time, mag = stitched_tess_magnitudes(parts)
+      return list(found.values()), time, mag
+  raise errors.LightCurveFileError("No {} FITS light curve of TIC {} in {}".format(
+      " or ".join(p.upper() for p in pipelines), star_id, data_dir), data_dir)
+
+
 def _read_tess(mission, data_dir: str, star_id, sector, injection, spline_backend):
   del spline_backend  # TESS light curves are detrended already (KSP, PDC).
-  filename, _, time, mag = tess_light_curve(mission, data_dir, star_id, sector)
+  if mission.sectors == "all":
+    files, time, mag = all_sectors_light_curve(mission, data_dir, star_id)
+    filename = ", ".join(files)
+  else:
+    filename, _, time, mag = tess_light_curve(mission, data_dir, star_id, sector)
   if injection is not None:
     mag = transit_model.inject_into_magnitude(time, mag, injection)
   return process_tess_light_curve(time, mag, filename)
@@ -301,7 +359,8 @@ def read_and_process_tce(tce, mission: Mission, data_dir: str,
                                         spline_backend)
   if not mission.has_sectors:
     return time, flux
-  if trim_multisector and bool(tce.get("is_multi", False)) and sector > 1:
+  if (trim_multisector and mission.sectors != "all" and bool(tce.get("is_multi", False))
+      and sector > 1):
     time, flux = trim_to_sector(time, flux, sector, mission.describe(tce))
     if len(time) == 0:
       raise errors.EmptyLightCurveError(

@@ -23,7 +23,7 @@ from tf_util import errors
 MANIFEST_SETTINGS = ("kepler_data_dir", "tess_data_dir", "num_train_shards", "clean",
                      "threshold", "make_test_set", "test_set_min_sector",
                      "reproduce_is_multi_quirk", "spline_backend", "tess_format",
-                     "flux_column")
+                     "flux_column", "sectors")
 
 
 def guarded_output(output_dir: str, values: dict, overwrite: bool = False):
@@ -37,6 +37,7 @@ def guarded_output(output_dir: str, values: dict, overwrite: bool = False):
 def record_config(kepler_data_dir: str | None, tess_data_dir: str | None,
                   reproduce_is_multi_quirk: bool = False, spline_backend: str = "numpy",
                   tess_format: str | None = None, flux_column: str | None = None,
+                  sectors: str | None = None,
                   **unused) -> tuple[missions.Mission, records.RecordConfig]:
   """(mission, RecordConfig) of exactly one of the two data folders.
 
@@ -56,10 +57,11 @@ def record_config(kepler_data_dir: str | None, tess_data_dir: str | None,
   if not mission.has_sectors:
     # The TESS-only flags at their defaults mean nothing for Kepler.
     tess_format = None if tess_format in (None, "auto") else tess_format
+    sectors = None if sectors in (None, "catalog") else sectors
   config = records.RecordConfig(mission=mission.name, data_dir=data_dir,
                                 trim_multisector=not reproduce_is_multi_quirk,
                                 spline_backend=spline_backend, tess_format=tess_format,
-                                flux_column=flux_column or None)
+                                flux_column=flux_column or None, sectors=sectors)
   if flux_column and tess_format not in (None, "auto", "h5"):
     from light_curve_util import tess_io  # noqa: PLC0415  (h5py; only this check needs it)
     if flux_column not in tess_io.FLUX_COLUMNS[tess_format]:
@@ -72,7 +74,8 @@ def plan(input_tce_csv_file: Sequence[str], kepler_data_dir: str | None = None,
          tess_data_dir: str | None = None, num_train_shards: int = 8, clean: bool = False,
          threshold: float = 15, make_test_set: bool = False, test_set_min_sector: int = 4,
          reproduce_is_multi_quirk: bool = False, spline_backend: str = "numpy",
-         tess_format: str | None = None, flux_column: str | None = None, **unused):
+         tess_format: str | None = None, flux_column: str | None = None,
+         sectors: str | None = None, **unused):
   """(mission, RecordConfig, partitions) of a record job (the record scripts' flags).
 
   Raises:
@@ -81,7 +84,7 @@ def plan(input_tce_csv_file: Sequence[str], kepler_data_dir: str | None = None,
   """
   del unused
   mission, config = record_config(kepler_data_dir, tess_data_dir, reproduce_is_multi_quirk,
-                                  spline_backend, tess_format, flux_column)
+                                  spline_backend, tess_format, flux_column, sectors)
   table = read_catalog(mission, input_tce_csv_file, reproduce_is_multi_quirk)
   warn_unknown_labels(table, mission)
   if make_test_set:

@@ -50,6 +50,7 @@ class RecordConfig:
     tess_format: TESS light curves read: "auto" (h5, else SPOC, else QLP FITS, by
       file name), "h5", "spoc" or "qlp" (missions.with_light_curves).
     flux_column: FITS flux column (None: the pipeline's default).
+    sectors: "catalog" (default) or "all" (every sector of the TIC, stitched).
   """
   mission: str
   data_dir: str
@@ -59,11 +60,12 @@ class RecordConfig:
   cache_stars: bool = True
   tess_format: str | None = None
   flux_column: str | None = None
+  sectors: str | None = None
 
   @property
   def mission_config(self) -> missions.Mission:
     return missions.with_light_curves(missions.get_mission(self.mission), self.tess_format,
-                                      self.flux_column)
+                                      self.flux_column, self.sectors)
 
 
 @dataclasses.dataclass
@@ -125,7 +127,8 @@ def compute_views(time: np.ndarray, flux: np.ndarray, tce: Mapping,
 def process_tce(star_id: int, period: float, t0: float, duration: float,
                 mission: str | missions.Mission, data_dir: str, sector: int | None = None,
                 spline_backend: str = "numpy", tess_format: str | None = None,
-                flux_column: str | None = None) -> dict[str, np.ndarray]:
+                flux_column: str | None = None,
+                sectors: str | None = None) -> dict[str, np.ndarray]:
   """The views of one TCE given by value: read, detrend / normalise, fold, bin.
 
   Args:
@@ -135,24 +138,26 @@ def process_tce(star_id: int, period: float, t0: float, duration: float,
     data_dir: Kepler MAST-layout folder, or the Triage h5 base folder.
     sector: TESS sector of the light curve (required for TESS).
     spline_backend: Kepler spline fitter, "numpy" or "pydl".
-    tess_format, flux_column: TESS light curves read ("auto", "h5", "spoc",
-      "qlp"; see missions.with_light_curves).
+    tess_format, flux_column, sectors: TESS light curves read ("auto", "h5",
+      "spoc", "qlp"; sectors "catalog" or "all"; see missions.with_light_curves).
 
   Raises:
     InvalidTCEError, LightCurveFileError, ...: as the record pipeline.
   """
   mission, name, time, flux = tce_light_curve(star_id, mission, data_dir, sector,
-                                              spline_backend, tess_format, flux_column)
+                                              spline_backend, tess_format, flux_column,
+                                              sectors)
   return views_of(time, flux, period, t0, duration, mission, name)
 
 
 def tce_light_curve(star_id: int, mission: str | missions.Mission, data_dir: str,
                     sector: int | None = None, spline_backend: str = "numpy",
-                    tess_format: str | None = None, flux_column: str | None = None):
+                    tess_format: str | None = None, flux_column: str | None = None,
+                    sectors: str | None = None):
   """(mission, name, time, flux): the processed light curve process_tce bins (days,
   relative flux; read-only arrays from the per-process star cache)."""
   mission = missions.get_mission(mission) if isinstance(mission, str) else mission
-  mission = missions.with_light_curves(mission, tess_format, flux_column)
+  mission = missions.with_light_curves(mission, tess_format, flux_column, sectors)
   if mission.has_sectors and sector is None:
     raise errors.InvalidTCEError("TESS TIC {}: a sector is required".format(star_id))
   name = ("{} {}".format(mission.star_prefix, star_id) if not mission.has_sectors
@@ -196,6 +201,23 @@ def _lightcurve_parts(lc) -> list[tuple[np.ndarray, np.ndarray]]:
   return parts
 
 
+def tess_fits_light_curve(paths, flux_column: str | None = None, name: str = "TCE"):
+  """(time, flux) stitched from TESS FITS files (SPOC / QLP by file name), one per sector.
+
+  Raises:
+    ConfigError: A file that is not a TESS light curve by its name, or a flux
+      column of another pipeline.
+    LightCurveFileError / MissingFieldError: Unreadable file, missing column.
+  """
+  parts = []
+  for path in paths:
+    pipeline = tess_io.pipeline_of(path)
+    time, flux, _ = tess_io.read_tess_fits_light_curve(
+        path, pipeline, flux_column, tess_io.DEFAULT_BITMASKS[pipeline])
+    parts.append((time, flux))
+  return preprocess.stitched_tess_light_curve(parts, name)
+
+
 def views_from_lightcurve(lc, period: float, t0: float, duration: float,
                           mission: str | missions.Mission = "tess", name: str = "TCE",
                           spline_backend: str = "numpy") -> dict[str, np.ndarray]:
@@ -217,14 +239,7 @@ def views_from_lightcurve(lc, period: float, t0: float, duration: float,
   mission = missions.get_mission(mission) if isinstance(mission, str) else mission
   parts = _lightcurve_parts(lc)
   if mission.has_sectors:
-    times, mags = [], []
-    for time, flux in parts:
-      flux = flux.astype(np.float64)  # As the FITS reader: magnitudes in float64.
-      positive = flux > 0
-      times.append(time[positive])
-      mags.append(-2.5 * np.log10(flux[positive] / np.median(flux[positive])))
-    time, flux = preprocess.process_tess_light_curve(np.concatenate(times),
-                                                     np.concatenate(mags), name)
+    time, flux = preprocess.stitched_tess_light_curve(parts, name)
   else:
     time, flux = preprocess.process_light_curve([t for t, _ in parts], [f for _, f in parts],
                                                 spline_backend=spline_backend)
@@ -282,7 +297,11 @@ def light_curve_provenance(tce: Mapping, config: RecordConfig) -> dict:
   if found == "h5":
     return {}
   bitmask = tess_io.DEFAULT_BITMASKS[found]
-  return {"light_curve_format": found,
+  stitched = {}
+  if mission.sectors == "all":
+    stitched = {"light_curve_sectors": ",".join(
+        str(s) for s in tess_io.fits_sectors(tce[mission.id_column], config.data_dir, found))}
+  return {**stitched, "light_curve_format": found,
           "flux_column": mission.flux_column or tess_io.FLUX_COLUMNS[found][0],
           "quality_bitmask": -1 if bitmask is None else bitmask}
 

@@ -119,6 +119,9 @@ def define_record_flags() -> None:
                     "(tess*-s{SSSS}-{TIC:016d}-*-s_lc.fits), else QLP (hlsp_qlp_*_llc.fits).")
   flags.DEFINE_string("flux_column", None, "FITS flux column: SPOC PDCSAP_FLUX (default) or "
                       "SAP_FLUX; QLP KSPSAP_FLUX / DET_FLUX (default) or SAP_FLUX.")
+  flags.DEFINE_enum("sectors", "catalog", ["catalog", "all"], "TESS FITS: the TCE's own "
+                    "sector (catalog, the original's behaviour) or every sector found for "
+                    "the TIC, stitched with per-sector normalisation (all).")
   flags.DEFINE_string("output_dir", None, "Directory in which to save the output.")
   flags.DEFINE_integer("num_train_shards", 8,
                        "Number of file shards to divide the training set into "
