@@ -22,8 +22,32 @@ import numpy as np
 from tf_util import errors
 
 
+def from_lightkurve(lc) -> np.ndarray:
+  """(L, 3) [MJD, magnitude, error] of a lightkurve light curve (or an object with
+  astropy .time, .flux and optional .flux_err): magnitude = -2.5 log10(flux),
+  error = 2.5 / ln 10 * flux_err / flux; non-finite and non-positive flux dropped."""
+  time = lc.time.mjd if hasattr(lc.time, "mjd") else np.asarray(lc.time, np.float64)
+
+  def values(column):
+    column = getattr(column, "unmasked", column)
+    return np.asarray(getattr(column, "value", column), np.float64)
+
+  flux = values(lc.flux)
+  error = values(lc.flux_err) if getattr(lc, "flux_err", None) is not None else np.zeros_like(flux)
+  for column in (lc.flux, getattr(lc, "flux_err", None)):
+    if getattr(column, "mask", None) is not None:
+      flux = np.where(np.asarray(column.mask), np.nan, flux)
+  keep = np.isfinite(time) & np.isfinite(flux) & np.isfinite(error) & (flux > 0)
+  flux = flux[keep]
+  return np.stack([np.asarray(time, np.float64)[keep], -2.5 * np.log10(flux),
+                   2.5 / np.log(10) * error[keep] / flux], axis=1)
+
+
 def check_light_curve(lc, name: str = "light curve") -> np.ndarray:
-  """The light curve as float64 (L, 3), or ValueError naming what is wrong."""
+  """The light curve as float64 (L, 3), or ValueError naming what is wrong (a
+  lightkurve light curve is converted by from_lightkurve)."""
+  if hasattr(lc, "time") and hasattr(lc, "flux"):
+    lc = from_lightkurve(lc)
   lc = np.asarray(lc, dtype=np.float64)
   if lc.ndim != 2 or lc.shape[1] != 3:
     raise ValueError("{} must have shape (L, 3) [time, magnitude, error], got {}".format(

@@ -75,20 +75,62 @@ def read_light_curve(path: str, flux_column: str = "PDCSAP_FLUX") -> LightCurve:
   # The one TESS FITS reader, keeping flagged cadences (their flag is a feature).
   time, flux, meta = tess_io.read_tess_fits_light_curve(path, "spoc", flux_column,
                                                         keep_flagged=True)
-  time, flux, quality = np.asarray(time, np.float64), np.asarray(flux, np.float64), meta["flagged"]
+  tic = meta["tic_id"]
+  if tic is None:
+    raise errors.MissingFieldError("{}: no TICID in the primary header".format(path), path)
+  return light_curve_from_arrays(int(tic), meta["sector"], time, flux, meta["flagged"], path,
+                                 flux_column)
+
+
+def light_curve_from_arrays(tic: int, sector, time, flux, flagged, path: str = "",
+                            flux_column: str = "flux") -> LightCurve:
+  """A LightCurve from finite time (days), flux and flag arrays: relative flux
+  f / median(unflagged f) - 1 and its noise sigma.
+
+  Raises:
+    EmptyLightCurveError: Fewer than WINDOW cadences, or all flagged.
+    LightCurveFileError: A non-positive median flux.
+  """
+  time, flux = np.asarray(time, np.float64), np.asarray(flux, np.float64)
+  quality = np.asarray(flagged, bool)
   if len(time) < WINDOW:
     raise errors.EmptyLightCurveError("{}: {} finite cadences of {}; a window needs {}".format(
         path, len(time), flux_column, WINDOW))
+  if quality.all():
+    raise errors.EmptyLightCurveError("{}: every cadence is flagged".format(path))
   median = np.median(flux[~quality])
   if not median > 0:
     raise errors.LightCurveFileError("{}: median {} flux is {}".format(path, flux_column, median),
                                      path)
   relative = flux / median - 1.0
-  tic = meta["tic_id"]
-  if tic is None:
-    raise errors.MissingFieldError("{}: no TICID in the primary header".format(path), path)
-  return LightCurve(int(tic), meta["sector"], time, relative, quality,
+  return LightCurve(int(tic), sector, time, relative, quality,
                     noise_sigma(relative[~quality]), path)
+
+
+def light_curve_from_lightkurve(lc) -> LightCurve:
+  """A LightCurve from a lightkurve TESS light curve (its flux column and QUALITY
+  flags; read it with quality_bitmask="none" to keep flagged cadences as the FITS
+  reader does).
+
+  Raises:
+    InvalidTCEError: No time / flux; EmptyLightCurveError: too short.
+  """
+  if not (hasattr(lc, "time") and hasattr(lc, "flux")):
+    raise errors.InvalidTCEError("Not a light curve: {!r} has no time / flux".format(
+        type(lc).__name__))
+  time = np.asarray(getattr(lc.time, "value", lc.time), np.float64)
+  flux = np.ma.filled(np.ma.masked_invalid(np.ma.asarray(
+      getattr(getattr(lc.flux, "unmasked", lc.flux), "value", lc.flux), np.float64)), np.nan)
+  if getattr(lc.flux, "mask", None) is not None:
+    flux = np.where(np.asarray(lc.flux.mask), np.nan, flux)
+  quality = np.asarray(lc["quality"]) if "quality" in getattr(lc, "colnames", ()) else \
+      np.zeros(len(time), int)
+  finite = np.isfinite(time) & np.isfinite(flux)
+  meta = getattr(lc, "meta", {}) or {}
+  return light_curve_from_arrays(int(meta.get("TICID") or meta.get("TARGETID") or 0),
+                                 meta.get("SECTOR"), time[finite], flux[finite],
+                                 np.asarray(quality)[finite] != 0,
+                                 str(meta.get("FILENAME", "lightkurve light curve")))
 
 
 def noise_sigma(flux: np.ndarray) -> float:

@@ -45,8 +45,16 @@ def cadence_probabilities(model, lc: data.LightCurve, stride: int = 10,
     return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
-def detect(model, lc: data.LightCurve, threshold: float = 0.5, stride: int = 10):
-  """(per-cadence probability, merged intervals) of one light curve."""
+def detect(model, lc, threshold: float = 0.5, stride: int = 10):
+  """(per-cadence probability, merged intervals) of one light curve.
+
+  Args:
+    lc: A data.LightCurve (data.read_light_curve), or a lightkurve TESS light
+      curve (data.light_curve_from_lightkurve; read it with
+      quality_bitmask="none" to keep flagged cadences as the FITS reader does).
+  """
+  if not isinstance(lc, data.LightCurve):
+    lc = data.light_curve_from_lightkurve(lc)
   probability = cadence_probabilities(model, lc, stride)
   return probability, metrics.intervals(lc.time, probability, threshold, flux=lc.flux)
 

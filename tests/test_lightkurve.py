@@ -50,3 +50,39 @@ def test_tess_spoc_lightcurve_gives_the_disk_views_and_a_prediction(tmp_path):
     astronet.predict_lightcurve("triage", lc, period, t0, duration, mission="kepler")
   with pytest.raises(errors.InvalidTCEError, match="Not a light curve"):
     preprocess.views_from_lightcurve(42, period, t0, duration)
+
+
+def test_flare_detection_and_astromer_encode_take_lightkurve_objects():
+  from astromer.models import SingleBandEncoder
+  from flare_transformer import data
+  from flare_transformer import detection
+  from flare_transformer import model as flare_model
+  lc = lk.read(str(TESS_FITS), quality_bitmask="none")  # flagged cadences kept, as on disk
+  from_lk = data.light_curve_from_lightkurve(lc)
+  from_disk = data.read_light_curve(str(TESS_FITS))
+  assert from_lk.tic == from_disk.tic == 219423316
+  np.testing.assert_array_equal(from_lk.time, from_disk.time)
+  np.testing.assert_allclose(from_lk.flux, from_disk.flux, rtol=0, atol=1e-9)
+  np.testing.assert_array_equal(from_lk.quality, from_disk.quality)
+  config = {"architecture": "cnn", "max_seq_len": 100, "num_features": 3, "dropout": 0.0}
+  model = flare_model.build_model(dict(flare_model_config(), **config))
+  p_lk, _ = detection.detect(model, lc, stride=50)
+  p_disk, _ = detection.detect(model, from_disk, stride=50)
+  np.testing.assert_allclose(p_lk, p_disk, atol=1e-6)
+  with pytest.raises(errors.InvalidTCEError, match="Not a light curve"):
+    detection.detect(model, object())
+  # ASTROMER: a light curve in flux becomes (MJD, magnitude, error) rows.
+  encoder = SingleBandEncoder.from_pretraining("macho")
+  short = lc[:300]
+  from astromer import preprocessing
+  rows = preprocessing.from_lightkurve(short)
+  assert rows.shape[1] == 3 and 250 < len(rows) <= 300
+  assert np.all(np.diff(rows[:, 0]) > 0) and np.all(rows[:, 2] > 0)
+  embedded = encoder.encode([short], oids_list=["tic"])
+  np.testing.assert_array_equal(embedded[0], encoder.encode([rows], oids_list=["tic"])[0])
+  assert embedded[0].shape[1] == 256
+
+
+def flare_model_config():
+  from flare_transformer import config as config_lib
+  return config_lib.load_config()["model"]
