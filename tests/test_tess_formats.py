@@ -109,6 +109,13 @@ def test_records_from_fits_carry_their_provenance(fits_dirs, tmp_path):
     assert features["light_curve_format"].bytes_list.value == [b"spoc"]
     assert features["flux_column"].bytes_list.value == [b"SAP_FLUX"]
     assert list(features["quality_bitmask"].int64_list.value) == [tess_io.SPOC_DEFAULT_BITMASK]
+  # ... and the card of a model trained on them says so.
+  from astronet.ops import model_export
+  assert model_export.training_light_curves([{"train_files": str(tmp_path / "train-*")}]) == {
+      "light_curve_format": "spoc", "flux_column": "SAP_FLUX",
+      "quality_bitmask": tess_io.SPOC_DEFAULT_BITMASK}
+  assert model_export.training_light_curves(
+      [{"train_files": str(TRIAGE / "golden_records" / "train-*")}]) == {}
 
 
 def test_spoc_default_bitmask_is_lightkurves_and_qlp_drops_every_flag(tmp_path):

@@ -48,6 +48,32 @@ def _read_json(path: str):
     return json.load(f)
 
 
+PROVENANCE_FEATURES = ("light_curve_format", "flux_column", "quality_bitmask",
+                       "light_curve_sectors")
+
+
+def training_light_curves(runs) -> dict:
+  """Which light curves the training records came from: the provenance features of
+  the first training record (records made from SPOC / QLP FITS carry them); {} for
+  the Triage h5 / Kepler records, or when the files are gone."""
+  for run in runs:
+    try:
+      files = dataset_ops.expand_file_pattern(run.get("train_files") or "")
+    except errors.AstronetError:
+      continue
+    for record in tf.data.TFRecordDataset(files[:1]).take(1):
+      features = tf.train.Example.FromString(record.numpy()).features.feature
+      found = {}
+      for name in PROVENANCE_FEATURES:
+        if name in features:
+          value = features[name]
+          found[name] = (value.bytes_list.value[0].decode() if value.bytes_list.value
+                         else int(value.int64_list.value[0]) if value.int64_list.value
+                         else float(value.float_list.value[0]))
+      return found
+  return {}
+
+
 def member_card(path: str) -> dict:
   """What is known of one member: config, training runs and metrics files."""
   card = {"source": os.path.abspath(path)}
@@ -58,6 +84,9 @@ def member_card(path: str) -> dict:
     elif saved is not None:
       card.update(model="AstroCNNModel (original TF1 checkpoint)", config=saved)
     card["training"] = (_read_json(os.path.join(path, model_dir_lib.TRAINING_LOG)) or {}).get("runs")
+    provenance = training_light_curves(card["training"] or [])
+    if provenance:
+      card["light_curves"] = provenance
     card["metrics"] = {name[len("metrics_"):-len(".json")]: _read_json(os.path.join(path, name))
                        for name in sorted(os.listdir(path))
                        if name.startswith("metrics_") and name.endswith(".json")}
