@@ -27,7 +27,7 @@ setup(
                   "astromer": ["pretrained/*/conf.json", "pretrained/*/weights.index",
                                "pretrained/*/weights.data-00000-of-00001",
                                "pretrained/*/weights.h5"],
-                  "flare_transformer": ["config.yaml", "pretrained/*/*"]},
+                  "flare_transformer": ["config.yaml", "static/tess_response.csv"]},
     install_requires=[
         "tensorflow>=2.16",
         "tensorflow-datasets",

@@ -59,13 +59,44 @@ def detect(model, lc, threshold: float = 0.5, stride: int = 10):
   return probability, metrics.intervals(lc.time, probability, threshold, flux=lc.flux)
 
 
+CSV_COLUMNS = ("start_time", "end_time", "peak_time", "max_probability")
+
+
+def _format(value) -> str:
+  if isinstance(value, str):
+    return value
+  if isinstance(value, float) and not np.isfinite(value):
+    return "nan"
+  return "{:.6g}".format(value) if abs(value) < 1e3 or abs(value) >= 1e6 else "{:.6f}".format(
+      value)
+
+
 def write_csv(intervals: list[dict], path: str) -> None:
+  """The intervals as CSV: the four original columns (same format), then any
+  measured columns (characterize.UNITS) the intervals carry."""
+  extra = [k for k in (intervals[0] if intervals else {}) if k not in CSV_COLUMNS]
   with atomic_io.atomic_open(path) as f:
     writer = csv.writer(f)
-    writer.writerow(["start_time", "end_time", "peak_time", "max_probability"])
+    writer.writerow(list(CSV_COLUMNS) + extra)
     for i in intervals:
       writer.writerow(["{:.6f}".format(i["start_time"]), "{:.6f}".format(i["end_time"]),
-                       "{:.6f}".format(i["peak_time"]), "{:.4f}".format(i["max_probability"])])
+                       "{:.6f}".format(i["peak_time"]), "{:.4f}".format(i["max_probability"])]
+                      + [_format(i[k]) for k in extra])
+
+
+def sidecar_path(csv_path: str) -> str:
+  """flares.csv -> flares.json: units, star and observed time of a flare CSV."""
+  return os.path.splitext(csv_path)[0] + ".json"
+
+
+def write_sidecar(csv_path: str, lc: data.LightCurve, units: dict) -> str:
+  """The JSON beside a flare CSV: units of its columns, the star, and the observed
+  (unflagged) time in days that flare rates are per."""
+  path = sidecar_path(csv_path)
+  atomic_io.write_json(path, {
+      "units": units, "tic": lc.tic, "sector": lc.sector, "light_curve": lc.path,
+      "observed_days": float((~lc.quality).sum() * data.CADENCE_DAYS)})
+  return path
 
 
 def plot(lc: data.LightCurve, probability: np.ndarray, intervals: list[dict], path: str,

@@ -6,7 +6,11 @@ r"""Flare probability along a whole TESS light curve, merged flare intervals as 
 --model is a .keras flare model (transformer or CNN baseline) or a training run
 directory (its best_model.keras). See flare_transformer.detection for how the
 windows' probabilities become per-cadence probabilities and intervals; the CSV
-has columns start_time,end_time,peak_time,max_probability (BTJD days).
+has columns start_time,end_time,peak_time,max_probability (BTJD days), then each
+flare's measurements (flare_transformer.characterize: amplitude, fwhm_min, ed_s,
+a Davenport template fit, energy_erg in the TESS band when the header has TEFF and
+RADIUS). flares.json beside flares.csv gives the units, the star and the observed
+time (days) that `python -m flare_transformer.ffd` turns counts into rates with.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ def main(argv):
   import os
 
   from astronet import pretrained
+  from flare_transformer import characterize
   from flare_transformer import data
   from flare_transformer import detection
   from flare_transformer import model as model_lib
@@ -50,7 +55,9 @@ def main(argv):
   lc = data.read_light_curve(f.lightcurve, f.flux_column)
   model = model_lib.load_model(model_path)
   probability, intervals = detection.detect(model, lc, f.threshold, f.stride)
+  intervals = characterize.characterize_all(lc, intervals)
   detection.write_csv(intervals, f.output_csv)
+  detection.write_sidecar(f.output_csv, lc, characterize.UNITS)
   if f.plot:
     detection.plot(lc, probability, intervals, f.plot, f.threshold)
   logging.info("%d flare interval(s) written to %s", len(intervals), f.output_csv)
