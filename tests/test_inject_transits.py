@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from astronet import missions
-from astronet.data import inject_transits
+from astronet.data import injections
 from astronet.data import preprocess
 from astronet.data import record_generation as gir
 from astronet.data import records
@@ -20,7 +20,7 @@ def stars(test_data):
 
 
 def draw(stars, seed=7, shape="box"):
-  return inject_transits.draw_injections(
+  return injections.draw_injections(
       stars, missions.TESS, num_injections=4, injected_fraction=0.5,
       period_range=(1.5, 6.0), duration_range_hours=(2.0, 4.0),
       depth_range_ppm=(20000, 30000), shape=shape, seed=seed)

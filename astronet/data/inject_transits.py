@@ -22,32 +22,20 @@ reproducible by --seed.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 
-import numpy as np
-import pandas as pd
 from absl import app
 from absl import flags
 from absl import logging
 
-from astronet import missions
-from astronet.data import record_generation
-from astronet.data import records
-from astronet.data import tce_table
-from astronet.data import tev_catalog
 from astronet.util import script_flags
 from light_curve_util import transit_model
 from tf_util import cli
 from tf_util import errors
 
 FLAGS = flags.FLAGS
-
-# (positive, negative) label of each mission's label column.
-LABELS = {"kepler": ("PC", "NTP"), "tess": ("PC", "J")}
-INJECTIONS_FILE = "injections.csv"
-MAX_DURATION_FRACTION = 1 / 8
-
 
 def define_flags() -> None:
   """Defines the command-line flags (only when run as a script)."""
@@ -79,65 +67,23 @@ def _range(values: Sequence, name: str) -> tuple[float, float]:
   return low, high
 
 
-def draw_injections(stars: pd.DataFrame, mission: missions.Mission,
-                    num_injections: int = 1, injected_fraction: float = 0.5,
-                    period_range=(1.0, 13.0), duration_range_hours=(1.0, 6.0),
-                    depth_range_ppm=(500.0, 20000.0), impact_range=(0.0, 0.8),
-                    shape: str = "box", limb_darkening=(0.4, 0.25),
-                    seed: int = 0) -> pd.DataFrame:
-  """One row per drawn signal: the star's catalog row with a new ephemeris.
-
-  Args:
-    stars: Catalog as read by `tce_table` (durations in days); one draw set per
-      distinct (star id, sector) row.
-    mission: KEPLER or TESS.
-    ...: Ranges of the drawn parameters (see module docstring).
-    seed: Seed; the same inputs and seed give the same table.
-
-  Returns:
-    DataFrame with the catalog columns (ephemeris and label replaced) plus
-    `injected` and the `records.INJECTION_COLUMNS`.
-  """
-  keys = [mission.id_column] + ([mission.sector_column] if mission.sector_column else [])
-  stars = stars.drop_duplicates(keys).reset_index(drop=True)
-  rng = np.random.RandomState(seed)
-  n = len(stars) * num_injections
-  rows = stars.iloc[np.repeat(np.arange(len(stars)), num_injections)].reset_index(drop=True)
-  period = np.exp(rng.uniform(*np.log(period_range), size=n))
-  duration = rng.uniform(*duration_range_hours, size=n) / 24
-  duration = np.minimum(duration, period * MAX_DURATION_FRACTION)
-  depth_ppm = np.exp(rng.uniform(*np.log(depth_range_ppm), size=n))
-  impact = rng.uniform(*impact_range, size=n)
-  injected = rng.uniform(size=n) < injected_fraction
-  t0 = rows[mission.t0_column].to_numpy(dtype=float) + rng.uniform(size=n) * period
-  positive, negative = LABELS[mission.name]
-  rows[mission.period_column] = period
-  rows[mission.t0_column] = t0
-  rows[mission.duration_column] = duration
-  rows[mission.label_column] = np.where(injected, positive, negative)
-  if "row_id" in rows.columns:
-    rows["row_id"] = np.arange(n)
-  if "is_multi" in rows.columns:
-    rows["is_multi"] = False  # injections are per light-curve file
-  rows[records.INJECTED_COLUMN] = injected
-  rows["inj_period"], rows["inj_t0"], rows["inj_duration"] = period, t0, duration
-  rows["inj_depth_ppm"], rows["inj_impact"] = depth_ppm, impact
-  rows["inj_shape"] = shape
-  rows["inj_u1"], rows["inj_u2"] = (float(u) for u in limb_darkening)
-  return rows
-
-
 def main(argv):
   del argv
   if not FLAGS.input_tce_csv_file or not FLAGS.output_dir:
     raise app.UsageError("--input_tce_csv_file and --output_dir are required")
+  # pylint: disable=import-outside-toplevel
+  from astronet.data import injections
+  from astronet.data import record_generation
+  from astronet.data import records
+  from astronet.data import tce_table
+  from astronet.data import tev_catalog
   try:
     mission, config = record_generation.record_config(
         FLAGS.kepler_data_dir, FLAGS.tess_data_dir, tess_format=FLAGS.tess_format,
         flux_column=FLAGS.flux_column, sectors=FLAGS.sectors)
     stars = record_generation.read_catalog(mission, FLAGS.input_tce_csv_file, True)
     u1, u2 = (float(u) for u in FLAGS.limb_darkening)
-    table = draw_injections(
+    table = injections.draw_injections(
         stars, mission, FLAGS.num_injections, FLAGS.injected_fraction,
         _range(FLAGS.period_range, "period_range"),
         _range(FLAGS.duration_range, "duration_range"),
@@ -148,9 +94,9 @@ def main(argv):
     cli.fail(str(e))
   os.makedirs(FLAGS.output_dir, exist_ok=True)
   tev_catalog.write_csv_atomically(
-      table, os.path.join(FLAGS.output_dir, INJECTIONS_FILE), index=False)
-  config = records.RecordConfig(config.mission, config.data_dir,
-                                trim_multisector=False, inject_transits=True)
+      table, os.path.join(FLAGS.output_dir, injections.INJECTIONS_FILE), index=False)
+  # The light-curve settings of the flags (format, flux column, sectors) stay.
+  config = dataclasses.replace(config, trim_multisector=False, inject_transits=True)
   partitions = tce_table.partition_tces(table, FLAGS.num_train_shards)
   results = record_generation.generate_records(partitions, config, FLAGS.output_dir,
                                                FLAGS.num_worker_processes,
