@@ -75,29 +75,33 @@ def define_flags() -> None:
                     "sector, or every sector of the TIC stitched (all).")
   flags.DEFINE_string("report_dir", None, "With --input_tce_csv_file: one vetting report "
                       "(PNG) per TCE here, {id}-{sector or planet}.png (see predict.py --report).")
-  flags.DEFINE_integer("num_worker_processes", 1, "Processes making views from light curves.",
+  flags.DEFINE_integer("num_worker_processes", 1, "Processes making views from light curves "
+                       "(--input_tce_csv_file) and drawing the --plot figures.",
                        lower_bound=1, upper_bound=1024)
   flags.DEFINE_string("export_ensemble", None, "Also save the (averaged) models as ONE "
                       "model with a model card: .keras file, .onnx file, or else a "
                       "SavedModel directory (see export_model.py).")
 
 
-def plot_records(records, probabilities, save_dir: str) -> int:
-  """One figure of the views per record, titled with the mean prediction."""
+def plot_records(records, probabilities, save_dir: str, processes: int = 1) -> int:
+  """One figure of the views per record, titled with the mean prediction (in
+  `processes` parallel workers)."""
   from astronet import plotting  # pylint: disable=import-outside-toplevel
   global_view = records.views.get("global_view")
   local_view = records.views.get("local_view")
   if global_view is None or local_view is None:
     raise ValueError("--plot needs models reading global_view and local_view")
+  items = []
   for i, (star, sub) in enumerate(zip(records.ids, records.sub_ids)):
     p = float(probabilities[i])
     label = "PC/EB" if p >= PLOT_LABEL_THRESHOLD else "junk"
-    plotting.plot_views(global_view[i], local_view[i],
-                        "{} {}: {} - {:.3f}".format(star, sub, label, p),
-                        os.path.join(save_dir, "{}-{}.png".format(star, sub)))
-    if i % 100 == 0:
-      logging.info("Plotted %d of %d", i, len(records))
-  return len(records)
+    items.append((global_view[i], local_view[i], "{} {}: {} - {:.3f}".format(star, sub, label, p),
+                  os.path.join(save_dir, "{}-{}.png".format(star, sub))))
+  start = time.time()
+  count = plotting.plot_views_many(items, processes)
+  logging.info("Plotted %d record(s) in %.1f s with %d process(es)", count,
+               time.time() - start, processes)
+  return count
 
 
 def views_of_catalog(catalog, config, feature_lengths):
@@ -188,7 +192,8 @@ def main(argv):
                "(%.0f TCEs/s)", len(predictions), len(records), len(members), path,
                elapsed, len(records) / max(elapsed, 1e-9))
   if FLAGS.plot:
-    plot_records(records, probabilities.mean(axis=0), FLAGS.save_dir)
+    plot_records(records, probabilities.mean(axis=0), FLAGS.save_dir,
+                 FLAGS.num_worker_processes)
   if FLAGS.report_dir:
     write_reports(catalog, config, records, probabilities, FLAGS.report_dir)
   return 0

@@ -35,6 +35,27 @@ def plot_views(global_view: np.ndarray, local_view: np.ndarray, title: str,
   save_figure(fig, output_file)
 
 
+def _plot_views_item(item) -> str:
+  plot_views(*item)
+  return item[3]
+
+
+def plot_views_many(items, processes: int = 1) -> int:
+  """plot_views for each (global_view, local_view, title, output_file), in `processes`
+  spawned workers (they import only matplotlib and numpy); returns the count."""
+  items = list(items)
+  if processes <= 1 or len(items) < 2 * processes:
+    for item in items:
+      _plot_views_item(item)
+    return len(items)
+  import multiprocessing  # noqa: PLC0415  (only parallel plotting needs it)
+  # spawn, not fork: the parent holds TensorFlow's threads.
+  with multiprocessing.get_context("spawn").Pool(processes) as pool:
+    for _ in pool.imap_unordered(_plot_views_item, items, chunksize=16):
+      pass
+  return len(items)
+
+
 def plot_detrending(time: np.ndarray, raw_flux: np.ndarray,
                     detrended_time: np.ndarray, detrended_flux: np.ndarray,
                     title: str, output_file: str) -> None:

@@ -69,3 +69,12 @@ def test_predict_and_batch_predict_write_reports(tmp_path):
   code, _, err = run("batch_predict.py", "--tfrecord_dir=.", "--report_dir=reports")
   assert code == 2 and "--report_dir needs --input_tce_csv_file" in err
   assert np.isfinite(float((tmp_path / "prediction_.txt").read_text().split()[1]))
+
+
+def test_view_figures_are_drawn_in_parallel_workers(tmp_path):
+  from astronet import plotting
+  rng = np.random.default_rng(0)
+  items = [(rng.normal(size=201), rng.normal(size=61), "TCE {}".format(i),
+            str(tmp_path / "{}.png".format(i))) for i in range(8)]
+  assert plotting.plot_views_many(items, processes=2) == 8
+  assert all((tmp_path / "{}.png".format(i)).read_bytes()[:8] == PNG for i in range(8))
