@@ -71,10 +71,11 @@ def _format(value) -> str:
       value)
 
 
-def write_csv(intervals: list[dict], path: str) -> None:
-  """The intervals as CSV: the four original columns (same format), then any
-  measured columns (characterize.UNITS) the intervals carry."""
-  extra = [k for k in (intervals[0] if intervals else {}) if k not in CSV_COLUMNS]
+def write_csv(intervals: list[dict], path: str, extra_columns=None) -> None:
+  """The intervals as CSV: the four original columns (same format), then
+  `extra_columns` (default: any other keys the intervals carry)."""
+  extra = list(extra_columns) if extra_columns is not None else [
+      k for k in (intervals[0] if intervals else {}) if k not in CSV_COLUMNS]
   with atomic_io.atomic_open(path) as f:
     writer = csv.writer(f)
     writer.writerow(list(CSV_COLUMNS) + extra)

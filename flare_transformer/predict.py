@@ -56,7 +56,8 @@ def main(argv):
   model = model_lib.load_model(model_path)
   probability, intervals = detection.detect(model, lc, f.threshold, f.stride)
   intervals = characterize.characterize_all(lc, intervals)
-  detection.write_csv(intervals, f.output_csv)
+  detection.write_csv(intervals, f.output_csv,
+                      [k for k in characterize.UNITS if k not in detection.CSV_COLUMNS])
   detection.write_sidecar(f.output_csv, lc, characterize.UNITS)
   if f.plot:
     detection.plot(lc, probability, intervals, f.plot, f.threshold)

@@ -362,7 +362,10 @@ def test_flare_predict_loads_the_transformer_train_writes(models, tmp_path):
   assert code == 0, err[-2000:]
   assert "PositionalEncoding" not in err
   rows = (tmp_path / "flares.csv").read_text().splitlines()
-  assert rows[0] == "start_time,end_time,peak_time,max_probability"
+  # The original four columns first, then each flare's measurements; units beside.
+  assert rows[0].startswith("start_time,end_time,peak_time,max_probability,amplitude,")
+  assert "ed_s" in rows[0] and "energy_erg" in rows[0]
+  assert (tmp_path / "flares.json").exists()
 
 
 def test_flare_predict_bad_light_curves(models, tmp_path):
