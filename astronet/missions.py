@@ -76,6 +76,11 @@ class Mission:
     return self.sector_column is not None
 
   @property
+  def tess_format(self) -> str:
+    """light_curve_format as --tess_format names it ("h5" for the Triage h5)."""
+    return {"triage_h5": "h5"}.get(self.light_curve_format, self.light_curve_format)
+
+  @property
   def view_lengths(self) -> tuple[int, int]:
     """(global_view, local_view) lengths (number of bins)."""
     return self.global_view.num_bins, self.local_view.num_bins

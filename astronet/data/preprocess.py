@@ -202,7 +202,7 @@ def tess_light_curve(mission: Mission, data_dir: str, star_id, sector: int):
   Raises:
     LightCurveFileError: No such file (the message names where it looked).
   """
-  fmt = {"triage_h5": "h5"}.get(mission.light_curve_format, mission.light_curve_format)
+  fmt = mission.tess_format
   path, found = tess_io.find_light_curve(star_id, data_dir, sector, fmt)
   if path is None:
     expected = tess_io.expected_location(star_id, data_dir, sector, fmt)
@@ -373,7 +373,7 @@ def light_curve_location(tce, mission: Mission, data_dir: str) -> str:
   """The file (TESS) or directory (Kepler) a catalog row's light curve is read from."""
   if not mission.has_sectors:
     return _kepler_star_dir(tce[mission.id_column], data_dir)
-  fmt = {"triage_h5": "h5"}.get(mission.light_curve_format, mission.light_curve_format)
+  fmt = mission.tess_format
   tic, sector = tce[mission.id_column], int(tce[mission.sector_column])
   path, _ = tess_io.find_light_curve(tic, data_dir, sector, fmt)
   return path or tess_io.expected_location(tic, data_dir, sector, fmt).split(" or ")[0]

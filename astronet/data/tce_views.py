@@ -291,7 +291,7 @@ def light_curve_provenance(tce: Mapping, config: RecordConfig) -> dict:
   mission = config.mission_config
   if not mission.has_sectors or mission.light_curve_format == "triage_h5":
     return {}
-  fmt = mission.light_curve_format
+  fmt = mission.tess_format
   _, found = tess_io.find_light_curve(tce[mission.id_column], config.data_dir,
                                       int(tce[mission.sector_column]), fmt)
   if found == "h5":
