@@ -15,6 +15,9 @@ Runs the same command lines a user types, printing each one:
   5. batch_predict.py --average on the new TCEs (and --export_ensemble).
   6. find_incorrect.py --average on the validation slice, then plot_roc.py:
      ROC and precision-recall figure.
+  7. batch_predict.py --pretrained=triage_ensemble (the shipped model) on the new TCEs.
+  8. python -m flare_transformer.predict --pretrained=flare_transformer on a real
+     TESS sector: flares.csv (intervals and their measurements) and flares.png.
 Takes a few minutes on 2 CPU cores.
 """
 
@@ -35,6 +38,8 @@ from tf_util import cli
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
+# A real TESS SPOC sector (TIC 219423316, sector 6: a variable F star with a flare).
+FLARE_LIGHT_CURVE = DATA / "tess" / "tess2018349182459-s0006-0000000219423316-0126-s_lc.fits"
 
 FLAGS = flags.FLAGS
 
@@ -132,14 +137,24 @@ def run(output_dir: str, kepler_data_dir: str, num_models: int, train_steps: int
   for tic, p in shipped_predictions.items():
     print("  {} {:.3f}".format(tic, p))
 
+  flares = None
+  if not getattr(pretrained.entries().get("flare_transformer"), "unavailable", "missing"):
+    print("\n== 8. Flares in a real TESS light curve with the shipped flare transformer")
+    run_command(["-m", "flare_transformer.predict", "--pretrained=flare_transformer",
+                 "--lightcurve=" + str(FLARE_LIGHT_CURVE), "--output_csv=flares.csv",
+                 "--plot=flares.png"], out)
+    flares = os.path.join(out, "flares.csv")
+
   with open(os.path.join(out, "metrics_val_model_1.json")) as f:
     val_metrics = json.load(f)
   print("\nDemo finished in {:.0f} s. Outputs in {}:".format(time.time() - start, out))
   for name in ("kic11442793_p14.4491_views.png", "prediction_new_tces.txt", "ensemble.keras",
-               "true_vs_pred_val.txt", "roc_val.png", "prediction_pretrained.txt"):
+               "true_vs_pred_val.txt", "roc_val.png", "prediction_pretrained.txt") + (
+                   ("flares.csv", "flares.png") if flares else ()):
     print("  " + name)
   return {"val_metrics": val_metrics, "predictions": predictions,
-          "pretrained_predictions": shipped_predictions, "output_dir": out}
+          "pretrained_predictions": shipped_predictions, "flares_csv": flares,
+          "output_dir": out}
 
 
 def main(argv):

@@ -226,7 +226,7 @@ def table() -> str:
     except errors.CheckpointError as e:
       metrics = {"error": str(e)[:40]}
     shown = ", ".join("{} {}".format(k, "{:.4f}".format(v) if isinstance(v, float) else v)
-                      for k, v in metrics.items() if k in ("auc", "accuracy", "f1", "error"))
+                      for k, v in metrics.items() if k in ("auc", "roc_auc", "accuracy", "f1", "error"))
     rows.append((name, entry.family, entry.task, "{:.1f}".format(_size(entry) / 1e6),
                  shown or "-"))
   widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]

@@ -200,7 +200,9 @@ HELP_CASES = {
     "astronet/evaluate.py": ["--model_dir", "--average", "--output"],
     "astronet/predict.py": ["--model_dir", "--average", "--tic_id"],
     "flare_transformer/train.py": ["--config", "--distribution", "--mixed_precision"],
-    "flare_transformer/predict.py": ["--model", "--lightcurve", "--stride"],
+    "flare_transformer/predict.py": ["--model", "--pretrained", "--lightcurve", "--stride"],
+    "flare_transformer/evaluate.py": ["--transformer", "--cnn", "--pretrained", "--stella"],
+    "flare_transformer/ship_pretrained.py": ["--name", "--run_dir", "--train_command"],
 }
 
 

@@ -35,5 +35,10 @@ def test_demo_workflow_end_to_end(tmp_path, capsys):
                "true_vs_pred_val.txt", "roc_val.png", "kic11442793_p14.4491_views.png"):
     assert (tmp_path / name).stat().st_size > 0, name
   assert len(list((tmp_path / "plots_new_tces").glob("*.png"))) == 3
+  # The shipped flare transformer on a real TESS sector: a CSV with its measurements + figure.
+  with open(result["flares_csv"]) as f:
+    header = f.readline().strip().split(",")
+  assert header[:4] == ["start_time", "end_time", "peak_time", "max_probability"]
+  assert "ed_s" in header and (tmp_path / "flares.png").stat().st_size > 10000
   out = capsys.readouterr().out
   assert "$ " in out and "Threshold 0.5" in out and "AUC=" in out

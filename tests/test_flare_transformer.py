@@ -4,6 +4,7 @@ outputs and resume, prediction and evaluation metrics."""
 import csv
 import json
 import os
+import pathlib
 import zipfile
 
 import numpy as np
@@ -206,7 +207,7 @@ def tiny_model_config_and_windows():
 
 def test_train_resume_predict_and_evaluate(tess, tmp_path):
   from flare_transformer import detection
-  from flare_transformer import evaluate
+  from flare_transformer import evaluation
   from flare_transformer import training
   config = small_run_config(tess, tmp_path, num_epochs=2)
   fits_dir = tmp_path / "fits"
@@ -254,11 +255,11 @@ def test_train_resume_predict_and_evaluate(tess, tmp_path):
   for row in rows:
     assert float(row["start_time"]) <= float(row["peak_time"]) <= float(row["end_time"])
   detection.plot(lc, probability, found, str(tmp_path / "flares.png"))
-  results = evaluate.evaluate(config, {"transformer": run_dir})
+  results = evaluation.evaluate(config, {"transformer": run_dir})
   assert results["windows"]["transformer"]["all"]["count"] == len(
       training.load_windows(config)["test"]["y"])
   assert 358108509 in results["events"]["transformer"]
-  assert "held-out total" in evaluate.markdown(results)
+  assert "held-out total" in evaluation.markdown(results)
 
 
 def test_mixed_precision_and_xla_steps():
@@ -333,3 +334,28 @@ def test_custom_loop_matches_keras_fit():
     weights.append([np.asarray(w) for w in model.trainable_weights])
   for fit_weight, loop_weight in zip(*weights):
     np.testing.assert_allclose(loop_weight, fit_weight, rtol=1e-4, atol=1e-6)
+
+
+def test_evaluate_cli_scores_shipped_models_by_name(tess, tmp_path):
+  import subprocess
+  import sys
+
+  import yaml
+  config = small_run_config(tess, tmp_path, num_epochs=1)
+  config_path = tmp_path / "config.yaml"
+  config_path.write_text(yaml.safe_dump(config))
+  root = pathlib.Path(__file__).resolve().parent.parent
+  def run(*flags):
+    proc = subprocess.run([sys.executable, "-m", "flare_transformer.evaluate",
+                           "--config=" + str(config_path), *flags], capture_output=True,
+                          text=True, cwd=root, timeout=600, env=dict(os.environ,
+                                                                     PYTHONPATH=str(root)))
+    return proc.returncode, proc.stdout, proc.stderr
+  code, out, err = run("--pretrained=flare_cnn", "--output_json=" + str(tmp_path / "r.json"))
+  assert code == 0, err
+  results = json.load(open(tmp_path / "r.json"))
+  assert set(results["windows"]) == {"flare_cnn"} and "| flare_cnn |" in out
+  assert results["events"]["flare_cnn"]["358108509"]["catalog_flares"] == 4
+  code, _, err = run("--pretrained=triage")  # another family: one clear error, exit 2
+  assert code == 2 and "astronet family, not of flare_transformer" in err
+  assert "Traceback" not in err

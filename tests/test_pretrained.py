@@ -1,12 +1,15 @@
 """Shipped models (astronet.pretrained): registry, sha256, reproduction, --pretrained everywhere."""
 
+import io
 import json
 import os
 import pathlib
 import shutil
 import subprocess
 import sys
+import zipfile
 
+import h5py
 import numpy as np
 import pytest
 
@@ -17,6 +20,7 @@ from tf_util import errors
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SHIPPED = [n for n, e in sorted(pretrained.entries().items()) if not e.unavailable]
 ASTRONET = [n for n in SHIPPED if pretrained.entries()[n].family == "astronet"]
+FLARES = [n for n in SHIPPED if pretrained.entries()[n].family == "flare_transformer"]
 VAL_SLICE = ROOT / "tests" / "data" / "triage" / "records" / "val-slice-00000-of-00001"
 
 
@@ -29,7 +33,8 @@ def _run(*args, env=None):
 
 def test_registry_lists_what_ships_and_why_not():
   entries = pretrained.entries()
-  assert {"triage", "macho", "atlas"} <= set(SHIPPED)
+  assert {"triage", "triage_ensemble", "macho", "atlas", "flare_transformer",
+          "flare_cnn"} <= set(SHIPPED)
   for name in ("kepler", "ztfg"):
     with pytest.raises(errors.CheckpointError, match=name):
       pretrained.get(name)
@@ -65,6 +70,29 @@ def test_shipped_astronet_models_reproduce_their_cards(name):
   for file_name, digest in card["model_sha256"].items() if isinstance(
       card["model_sha256"], dict) else []:
     assert pretrained.entries()[name].files[file_name] == digest
+
+
+@pytest.mark.parametrize("name", FLARES)
+def test_shipped_flare_models_reproduce_their_cards(name):
+  from flare_transformer import training
+  model, card = pretrained.load(name)
+  reference = card["reference"]
+  windows = np.asarray(reference["inputs"], np.float32)
+  assert windows.shape[1:] == (100, 3) and set(reference["labels"]) == {0, 1}
+  np.testing.assert_allclose(training.predict_probabilities(model, windows),
+                             reference["probabilities"], atol=1e-6)
+  assert card["model_sha256"] == pretrained.entries()[name].files["model.keras"]
+  # Selected on the validation star, reported once on the test star; no star in two splits.
+  stars = {s: set(w["stars"]) for s, w in card["training"]["windows"].items()}
+  assert not (stars["train"] & stars["val"]) and not (stars["test"] & (stars["train"] |
+                                                                        stars["val"]))
+  assert card["test_metrics"]["roc_auc"] > 0.8 and card["val_metrics"]["f1"] > 0.7
+  assert card["training"]["best_epoch"] <= card["training"]["epochs_run"]
+  held_out = [m for m in card["events_per_star"].values() if m["split"] in ("val", "test")]
+  assert held_out and all("recall" in m for m in held_out)
+  with zipfile.ZipFile(pretrained.model_files(name)[0]) as archive:  # weights only
+    weights = h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r")
+    assert "layers" in weights and "optimizer" not in weights
 
 
 def test_a_damaged_or_missing_file_is_one_clear_error(tmp_path, monkeypatch):

@@ -21,6 +21,7 @@ Loading a model of a family from it (all forms: model_dir, TF1 checkpoint,
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 from collections.abc import Mapping
@@ -134,3 +135,16 @@ def save_keras(model, path: str) -> str:
   with atomic_io.atomic_path(path) as tmp:
     model.save(tmp)
   return path
+
+
+def package_versions() -> dict:
+  """Versions of this package and of the libraries a saved model depends on (model cards)."""
+  import keras  # noqa: PLC0415  (TensorFlow / Keras: only cards need them, not model dirs)
+  import numpy as np  # noqa: PLC0415
+  import tensorflow as tf  # noqa: PLC0415
+  try:
+    package = importlib.metadata.version("astronet-tf2")
+  except importlib.metadata.PackageNotFoundError:
+    package = None
+  return {"astronet-tf2": package, "tensorflow": tf.__version__, "keras": keras.__version__,
+          "numpy": np.__version__}

@@ -9,13 +9,11 @@ export_model.py for the command line.
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
 import json
 import os
 import time
 import zipfile
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -30,15 +28,6 @@ from tf_util import model_dir as model_dir_lib
 
 MODEL_CARD = "model_card.json"
 FORMATS = ("keras", "saved_model", "onnx")
-
-
-def _package_versions() -> dict:
-  try:
-    package = importlib.metadata.version("astronet-tf2")
-  except importlib.metadata.PackageNotFoundError:
-    package = None
-  return {"astronet-tf2": package, "tensorflow": tf.__version__, "keras": keras.__version__,
-          "numpy": np.__version__}
 
 
 def _read_json(path: str):
@@ -124,7 +113,7 @@ def model_card(members, feature_lengths: dict) -> dict:
       "preprocessing": {"light_curve": light_curves, "views": views},
       "ensemble_size": len(members),
       "members": [member_card(m.name) for m in members],
-      "versions": _package_versions(),
+      "versions": model_dir_lib.package_versions(),
   }
 
 
