@@ -10,7 +10,7 @@ PYTEST_ARGS ?= -n 2 -m "not slow"
 $(STAMP): setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -e ".[test,beam,transfer,onnx,lightkurve]"
+	$(PY) -m pip install -e ".[test,beam,dask,transfer,onnx,lightkurve]"
 	touch $(STAMP)
 
 install: $(STAMP)

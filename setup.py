@@ -49,6 +49,8 @@ setup(
     extras_require={
         "test": ["pytest", "pytest-xdist", "ruff"],
         "beam": ["apache-beam"],
+        # Beam's DaskRunner on a dask.distributed cluster (beam_generate_input_records.py).
+        "dask": ["apache-beam", "dask[distributed]"],
         # Light classifiers on extracted features (astronet/transfer).
         "transfer": ["scikit-learn"],
         # ONNX export (export_model.py --format=onnx) and onnxruntime checks.

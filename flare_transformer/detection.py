@@ -101,18 +101,39 @@ def write_sidecar(csv_path: str, lc: data.LightCurve, units: dict) -> str:
 
 
 def plot(lc: data.LightCurve, probability: np.ndarray, intervals: list[dict], path: str,
-         threshold: float = 0.5) -> None:
+         threshold: float = 0.5, catalog_peaks=None) -> None:
+  """The light curve and p(flare) against time (BTJD) with the detected intervals shaded
+  and numbered as in the CSV (1 = its first row); catalog_peaks (BTJD days), when given,
+  are marked: green when a detection covers them, red when none does."""
   import matplotlib  # noqa: PLC0415  (plotting only)
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # noqa: PLC0415  (plotting only)
   fig, axes = plt.subplots(2, 1, figsize=(12, 6), sharex=True)
   axes[0].plot(lc.time, lc.flux, "k.", ms=1)
-  for i in intervals:
+  # Above the data: catalogue marks, then the detections' numbers.
+  top = float(np.nanmax(lc.flux)) if len(lc.flux) else 1.0
+  span = top - (float(np.nanmin(lc.flux)) if len(lc.flux) else 0.0) or 1.0
+  axes[0].set_ylim(top - 1.05 * span, top + 0.3 * span)
+  for number, i in enumerate(intervals, start=1):
     for ax in axes:
       ax.axvspan(i["start_time"], i["end_time"], color="orange", alpha=0.3)
+    axes[0].text(i["peak_time"], top + 0.2 * span, str(number), ha="center", va="bottom",
+                 fontsize=8, color="darkorange")
+  title = "TIC {} sector {}: {} flare interval(s)".format(lc.tic, lc.sector, len(intervals))
+  if catalog_peaks is not None and len(catalog_peaks):
+    peaks = np.asarray(catalog_peaks, np.float64)
+    found = np.array([any(i["start_time"] - metrics.HALF_CADENCE <= p <=
+                          i["end_time"] + metrics.HALF_CADENCE for i in intervals)
+                      for p in peaks])
+    for mask, colour, label in ((found, "green", "catalogued, detected"),
+                                (~found, "red", "catalogued, missed")):
+      if mask.any():
+        axes[0].plot(peaks[mask], np.full(mask.sum(), top + 0.08 * span), "v", color=colour, ms=6,
+                     label=label)
+    axes[0].legend(loc="center left", fontsize=8, framealpha=0.8)
+    title += "; {}/{} catalogued flares detected".format(int(found.sum()), len(peaks))
   axes[0].set_ylabel("relative flux")
-  axes[0].set_title("TIC {} sector {}: {} flare interval(s)".format(lc.tic, lc.sector,
-                                                                   len(intervals)))
+  axes[0].set_title(title)
   axes[1].plot(lc.time, probability, "b-", lw=0.8)
   axes[1].axhline(threshold, color="r", ls="--", lw=0.8)
   axes[1].set_ylabel("p(flare)")

@@ -28,7 +28,10 @@ def define_flags() -> None:
                       "(`python -m astronet.pretrained list`), instead of --model.")
   flags.DEFINE_string("lightcurve", None, "TESS SPOC *_lc.fits light curve.")
   flags.DEFINE_string("output_csv", None, "Where the flare intervals go.")
-  flags.DEFINE_string("plot", None, "Optional PNG of the light curve and probabilities.")
+  flags.DEFINE_string("plot", None, "Optional PNG of the light curve and probabilities "
+                      "(detections numbered as the CSV's rows).")
+  flags.DEFINE_string("catalog", None, "Optional flare table (CSV: TIC, tpeak_btjd, as in "
+                      "training) whose flares of this star --plot marks, detected or missed.")
   flags.DEFINE_float("threshold", 0.5, "Probability threshold.", lower_bound=0, upper_bound=1)
   flags.DEFINE_integer("stride", 10, "Cadences between window starts.", lower_bound=1)
   flags.DEFINE_string("flux_column", "PDCSAP_FLUX", "Flux column (as in training).")
@@ -50,6 +53,8 @@ def main(argv):
   from flare_transformer import model as model_lib
   from tf_util import atomic_io
   atomic_io.check_writable(os.path.dirname(os.path.abspath(f.output_csv)))
+  if f.catalog and not os.path.isfile(f.catalog):
+    raise app.UsageError("--catalog {} does not exist".format(f.catalog))
   model_path = (pretrained.model_files(f.pretrained, "flare_transformer")[0] if f.pretrained
                 else detection.resolve_model_path(f.model))
   lc = data.read_light_curve(f.lightcurve, f.flux_column)
@@ -60,7 +65,9 @@ def main(argv):
                       [k for k in characterize.UNITS if k not in detection.CSV_COLUMNS])
   detection.write_sidecar(f.output_csv, lc, characterize.UNITS)
   if f.plot:
-    detection.plot(lc, probability, intervals, f.plot, f.threshold)
+    peaks = data.read_catalog(f.catalog).get(lc.tic, {}).get("tpeak", []) if f.catalog \
+        else None
+    detection.plot(lc, probability, intervals, f.plot, f.threshold, peaks)
   logging.info("%d flare interval(s) written to %s", len(intervals), f.output_csv)
   print("{} flare interval(s) -> {}".format(len(intervals), f.output_csv))
 

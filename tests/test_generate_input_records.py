@@ -301,6 +301,30 @@ def test_beam_direct_runner_writes_identical_shards(triage, tess_config, tmp_pat
   assert beam_gir.run(partitions, config, str(tmp_path / "beam")) == []
 
 
+def test_beam_dask_runner_on_a_local_cluster_writes_identical_shards(triage, tmp_path,
+                                                                   monkeypatch):
+  # A real distributed engine: Beam's DaskRunner on a dask.distributed cluster of two
+  # worker processes (what a Dask cluster of many machines runs the same way).
+  pytest.importorskip("apache_beam")
+  distributed = pytest.importorskip("distributed")
+  from astronet.data import beam_generate_input_records as beam_gir
+  monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the workers import the package
+  data_dir, csv = write_corrupt_inputs(triage, tmp_path)
+  config = records.RecordConfig("tess", str(data_dir))
+  partitions = tess_partitions(csv, False, False)
+  gir.generate_records(partitions, config, str(tmp_path / "mp"))
+  with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                dashboard_address=None) as cluster:
+    written = beam_gir.run(partitions, config, str(tmp_path / "dask"), pipeline_args=[
+        "--runner=DaskRunner", "--dask_client_address=" + cluster.scheduler_address])
+  assert len(written) == 10
+  for partition in partitions:
+    assert ((tmp_path / "mp" / partition.name).read_bytes() ==
+            (tmp_path / "dask" / partition.name).read_bytes()), partition.name
+  logged = pd.read_csv(tmp_path / "dask" / records.FAILED_TCES_FILE)
+  assert sorted(logged["id"]) == [999, 100000002]
+
+
 def test_kepler_catalog_errors_name_the_file_line(test_data, tmp_path):
   # Leading '#' comment lines count: the bad row is on file line 5.
   lines = (test_data / "kepler" / "kepler90_tces.csv").read_text().splitlines()

@@ -8,6 +8,16 @@ Beam's pipeline options, e.g.:
     --input_tce_csv_file=tces.csv --tess_data_dir=tess/ --output_dir=out/ \
     --runner=DirectRunner
 
+On a Dask cluster (`pip install astronet-tf2[beam,dask]`; start a scheduler and
+workers with `dask scheduler` / `dask worker tcp://HOST:8786`, or any
+dask.distributed deployment), the same command with
+
+    --runner=DaskRunner --dask_client_address=tcp://HOST:8786
+
+(tested on a local cluster of two worker processes: byte-identical shards).
+Flink / Spark / Dataflow take their own Beam options (--flink_master=...,
+--spark_master_url=..., --project/--region/--temp_location).
+
 TCEs are grouped by light curve (star, and sector for TESS) over all shards,
 so each light curve is read and detrended once on one worker; the groups are
 processed in parallel (`tce_views.process_star_group`, the same code as the
@@ -32,12 +42,26 @@ from tf_util import cli
 
 FLAGS = flags.FLAGS
 
+# Runners Beam ships but does not know by their short name.
+RUNNER_ALIASES = {"DaskRunner": "apache_beam.runners.dask.dask_runner.DaskRunner"}
+
+
+def runner_args(pipeline_args: Sequence[str]) -> list[str]:
+  """pipeline_args with a short runner name of RUNNER_ALIASES made fully qualified."""
+  out = []
+  for arg in pipeline_args:
+    name = arg.split("=", 1)[1] if arg.startswith("--runner=") else None
+    out.append("--runner=" + RUNNER_ALIASES[name] if name in RUNNER_ALIASES else arg)
+  return out
+
 
 def define_flags() -> None:
   """Defines the command-line flags (only when run as a script, so that
   importing this module next to other scripts defines no duplicate flags)."""
   script_flags.define_record_flags()
-  flags.DEFINE_string("runner", "DirectRunner", "Beam runner.")
+  flags.DEFINE_string("runner", "DirectRunner", "Beam runner: DirectRunner, DaskRunner (with "
+                      "--dask_client_address=HOST:PORT of a dask.distributed scheduler), "
+                      "FlinkRunner, SparkRunner, DataflowRunner ...")
 
 
 def _process_star(keyed, config: records.RecordConfig):
@@ -111,7 +135,7 @@ def run(partitions: Sequence[tce_table.Partition], config: records.RecordConfig,
   todo, finished = records.split_finished_shards(partitions, output_dir, overwrite)
   kept = [f for r in finished.values() for f in r.failures]
   if todo:
-    with beam.Pipeline(options=PipelineOptions(list(pipeline_args))) as pipeline:
+    with beam.Pipeline(options=PipelineOptions(runner_args(pipeline_args))) as pipeline:
       build_pipeline(pipeline, todo, config, output_dir, kept)
   return [p.name for p in todo]
 
