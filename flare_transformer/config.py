@@ -55,7 +55,16 @@ def _merge(defaults: dict, override: dict, where: str, path: str) -> dict:
   return merged
 
 
+# Keys whose value may be a string or a list of strings.
+STRING_OR_LIST = ("data.fits_dir",)
+
+
 def _check_type(default, value, name: str, path: str):
+  if name in STRING_OR_LIST and isinstance(value, list):
+    if not value or not all(isinstance(v, str) for v in value):
+      raise ConfigError("{}: {} must be a folder or a non-empty list of folders, got "
+                        "{!r}".format(path, name, value))
+    return value
   if isinstance(default, bool) or isinstance(value, bool):
     if type(default) is not type(value):
       raise ConfigError("{}: {} must be {}, got {!r}".format(path, name,
@@ -95,6 +104,9 @@ def validate(config: dict, path: str = "config") -> dict:
   if any(s < 0 for s in splits) or abs(sum(splits) - 1.0) > 1e-6:
     raise ConfigError("{}: data.train_split + val_split + test_split must be 1, got {}".format(
         path, splits))
+  if not all(isinstance(t, int) and not isinstance(t, bool) for t in data["exclude_tics"]):
+    raise ConfigError("{}: data.exclude_tics must be a list of TIC ids (integers), got "
+                      "{!r}".format(path, data["exclude_tics"]))
   if data["window_stride"] < 1:
     raise ConfigError("{}: data.window_stride must be >= 1, got {}".format(
         path, data["window_stride"]))

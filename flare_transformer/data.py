@@ -257,12 +257,12 @@ def catalog_counts(time: np.ndarray, starts: np.ndarray, peaks: np.ndarray,
 
 def split_stars(tics, fractions=(0.8, 0.1, 0.1), seed: int = 42) -> dict[int, str]:
   """{tic: "train" | "val" | "test"}: stars shuffled with `seed`, cut by `fractions`
-  (each split gets at least one star when there are enough)."""
+  (each split with a non-zero fraction gets at least one star when there are enough)."""
   tics = sorted(set(int(t) for t in tics))
   order = np.random.default_rng(seed).permutation(len(tics))
   n = len(tics)
-  n_test = max(1, int(round(fractions[2] * n))) if n >= 3 else 0
-  n_val = max(1, int(round(fractions[1] * n))) if n >= 3 else 0
+  n_test = max(1, int(round(fractions[2] * n))) if n >= 3 and fractions[2] > 0 else 0
+  n_val = max(1, int(round(fractions[1] * n))) if n >= 3 and fractions[1] > 0 else 0
   names = ["test"] * n_test + ["val"] * n_val + ["train"] * (n - n_test - n_val)
   return {tics[i]: names[k] for k, i in enumerate(order)}
 
@@ -367,7 +367,7 @@ def _stack(parts: list[dict]) -> dict:
 def build_dataset(fits_files, catalogs=(), stride: int = WINDOW,
                   synthetic: SyntheticConfig | None = None, fractions=(0.8, 0.1, 0.1),
                   seed: int = 42, flux_column: str = "PDCSAP_FLUX",
-                  window: int = WINDOW) -> dict[str, dict]:
+                  window: int = WINDOW, exclude_tics=()) -> dict[str, dict]:
   """{"train" | "val" | "test": {column: array}} from light-curve files (one star each).
 
   x: float32 [n, window, 3]; y: int32 label; tic; start (row of the window's
@@ -375,7 +375,8 @@ def build_dataset(fits_files, catalogs=(), stride: int = WINDOW,
   synthetic (0/1); n_flares; amplitude (relative), t_half (days), ed (s) of
   the (weakest) flare, NaN where unknown. A file that cannot be read is logged
   and skipped. Validation and test windows get no injected flares from the
-  same draws as training (each star has its own random stream).
+  same draws as training (each star has its own random stream, so a star's
+  windows do not depend on the split). Stars in exclude_tics are left out.
   """
   from absl import logging  # noqa: PLC0415  (absl logging, as the flare scripts log)
   synthetic = synthetic or SyntheticConfig()
@@ -383,9 +384,12 @@ def build_dataset(fits_files, catalogs=(), stride: int = WINDOW,
   curves = []
   for path in sorted(fits_files):
     try:
-      curves.append(read_light_curve(path, flux_column))
+      lc = read_light_curve(path, flux_column)
     except errors.AstronetError as e:
       logging.warning("skipped %s: %s", path, e)
+      continue
+    if lc.tic not in set(int(t) for t in exclude_tics):
+      curves.append(lc)
   if not curves:
     raise errors.LightCurveFileError("no readable light curve among {} files".format(
         len(fits_files)))
@@ -408,14 +412,25 @@ def dataset_key(files, catalogs, settings: dict) -> str:
   return h.hexdigest()[:16]
 
 
-def load_or_build(processed_dir: str, fits_dir: str, catalogs=(), **settings) -> dict:
-  """build_dataset over fits_dir/*_lc.fits, cached as processed_dir/windows_<key>.npz and
-  reused when present (the key covers the files, catalogues and settings)."""
+def fits_files(fits_dir) -> list[str]:
+  """The *.fits light curves of a folder or of a list of folders (config data.fits_dir),
+  sorted by file name."""
+  folders = [fits_dir] if isinstance(fits_dir, str) else list(fits_dir)
+  files = sorted((p for folder in folders for p in glob.glob(os.path.join(folder, "*.fits"))),
+                 key=os.path.basename)
+  if not files:
+    raise errors.LightCurveFileError("no .fits light curves in {}".format(
+        ", ".join(folders)), folders[0] if folders else "")
+  return files
+
+
+def load_or_build(processed_dir: str, fits_dir, catalogs=(), **settings) -> dict:
+  """build_dataset over the *.fits of fits_dir (a folder or a list of folders), cached as
+  processed_dir/windows_<key>.npz and reused when present (the key covers the files,
+  catalogues and settings)."""
   from absl import logging  # noqa: PLC0415  (absl logging, as the flare scripts log)
 
-  files = sorted(glob.glob(os.path.join(fits_dir, "*.fits")))
-  if not files:
-    raise errors.LightCurveFileError("no .fits light curves in {}".format(fits_dir), fits_dir)
+  files = fits_files(fits_dir)
   key = dataset_key(files, list(catalogs), dict(settings, synthetic=dataclasses.asdict(
       settings.get("synthetic") or SyntheticConfig())))
   path = os.path.join(processed_dir, "windows_{}.npz".format(key))

@@ -8,9 +8,6 @@ best_model.keras) or an already loaded Keras model.
 
 from __future__ import annotations
 
-import glob
-import os
-
 import numpy as np
 from absl import logging
 
@@ -66,13 +63,14 @@ def evaluate(config: dict, models: dict, stella_path: str | None = None,
   peaks = {t: f["tpeak"] for t, f in (data.read_catalog(event_catalog).items()
                                        if event_catalog else [])}
   files = {}
-  for path in sorted(glob.glob(os.path.join(config["data"]["fits_dir"], "*.fits"))):
+  for path in data.fits_files(config["data"]["fits_dir"]):
     try:
       lc = data.read_light_curve(path, config["data"]["flux_column"])
     except Exception as e:  # pylint: disable=broad-except
       logging.warning("skipped %s: %s", path, e)
       continue
-    files[lc.tic] = lc
+    if lc.tic not in config["data"]["exclude_tics"]:
+      files[lc.tic] = lc
   event_stars = sorted(t for t in files if split_of.get(t) in ("val", "test") or t in peaks)
   results = {"windows": {}, "events": {}, "event_catalog": event_catalog,
              "splits": {s: sorted(int(t) for t in set(w["tic"])) for s, w in windows.items()}}

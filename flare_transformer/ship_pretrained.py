@@ -48,7 +48,7 @@ def main(argv):
   from flare_transformer import evaluation
   from flare_transformer import shipping
   run = shipping.read_run(f.run_dir)
-  config = config_lib.validate(run["config"], os.path.join(f.run_dir, "config.json"))
+  config = config_lib.load_config(overrides=run["config"])
   results = evaluation.evaluate(config, {f.name: f.run_dir}, event_catalog=f.event_catalog)
   folder_name = os.path.join("astronet", "pretrained_models", f.name)
   entry = shipping.ship(f.run_dir, os.path.join(pretrained.PACKAGES_ROOT, folder_name), f.name,

@@ -9,13 +9,14 @@ the shipped files is astronet/pretrained.py.
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import time
 
 import numpy as np
 
+from flare_transformer import config as config_lib
+from flare_transformer import data
 from flare_transformer import detection
 from flare_transformer import model as model_lib
 from flare_transformer import training
@@ -78,8 +79,9 @@ def model_card(run: dict, events: dict | None, name: str, task: str,
       "training": {"seed": config["training"]["seed"], "epochs_run": run["epochs_run"],
                    "best_epoch": best.get("epoch"),
                    "wall_seconds": run.get("train_seconds_this_session"),
-                   "light_curves": sorted(os.path.basename(p) for p in glob.glob(
-                       os.path.join(d["fits_dir"], "*.fits"))),
+                   "light_curves": [os.path.basename(p) for p in data.fits_files(
+                       d["fits_dir"])],
+                   "excluded_tics": list(d.get("exclude_tics", [])),
                    "catalogs": [os.path.basename(c) for c in d["catalogs"]],
                    "windows": run["windows"]},
       "selection": "the epoch with the best window F1 on the validation star (early stopping, "
@@ -102,6 +104,8 @@ def ship(run_dir: str, folder: str, name: str, task: str, train_command: str,
   evaluation), stored in the card.
   """
   run = read_run(run_dir)
+  # Over the defaults: a run of an older version lacks the keys added since.
+  run["config"] = config_lib.load_config(overrides=run["config"])
   best = model_lib.load_model(detection.resolve_model_path(run_dir))
   os.makedirs(folder, exist_ok=True)
   model_path = os.path.join(folder, MODEL_FILE)

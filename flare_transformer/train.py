@@ -45,11 +45,11 @@ def main(argv):
   config = config_lib.load_config(f.config)
   if f.resume and not os.path.isdir(f.resume):
     raise config_lib.ConfigError("--resume {} is not a run directory".format(f.resume))
-  for key in ("fits_dir",):
-    folder = config["data"][key]
+  folders = config["data"]["fits_dir"]
+  for folder in [folders] if isinstance(folders, str) else folders:
     if not os.path.isdir(folder):
-      raise config_lib.ConfigError("{}: data.{} {} is not a directory".format(
-          f.config, key, folder))
+      raise config_lib.ConfigError("{}: data.fits_dir {} is not a directory".format(
+          f.config, folder))
   # pylint: disable=import-outside-toplevel
   from flare_transformer import training
   from tf_util import distribute

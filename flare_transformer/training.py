@@ -41,7 +41,7 @@ def load_windows(config: dict) -> dict:
       synthetic=data.SyntheticConfig(**d["synthetic"]),
       fractions=(d["train_split"], d["val_split"], d["test_split"]),
       seed=config["training"]["seed"], flux_column=d["flux_column"],
-      window=config["model"]["max_seq_len"])
+      window=config["model"]["max_seq_len"], exclude_tics=tuple(d["exclude_tics"]))
 
 
 def make_dataset(split: dict, batch_size: int, class_weights: dict | None = None,
@@ -166,8 +166,11 @@ def compile_model(model, training: dict, jit_compile: bool = False) -> None:
 
 def train(config: dict, run_dir: str | None = None, resume: bool = False, verbose: int = 1,
           distribution: str | None = None, mixed_precision: bool = False,
-          jit_compile: bool = False):
+          jit_compile: bool = False, windows: dict | None = None):
   """Trains per `config`; returns (best model, history records, run_dir).
+
+  windows: {"train", "val", "test": split} to train on instead of the config's
+    own split (cross-validation folds); default load_windows(config).
 
   distribution: None, "none", "mirrored", "one_device" or "multi_worker"
     (tf_util.distribute; with multi_worker every worker runs this with the
@@ -184,7 +187,7 @@ def train(config: dict, run_dir: str | None = None, resume: bool = False, verbos
                                  "(or --resume) on every worker")
   training, output = config["training"], config["output"]
   keras.utils.set_random_seed(training["seed"])
-  windows = load_windows(config)
+  windows = load_windows(config) if windows is None else windows
   for split in ("train", "val"):
     if not len(windows[split]["y"]):
       raise config_lib.ConfigError("the {} split has no windows (too few stars in {})".format(

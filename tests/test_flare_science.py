@@ -122,3 +122,48 @@ def test_catalogued_au_mic_flares_are_measured_as_guenther_2020(shared_fixtures)
   assert 0.7 < np.median(ratios) < 1.3 and 0.5 < np.median(widths) < 2.0
   # AU Mic (TEFF, RADIUS in the header): TESS-band flare energies of 1e31 - 1e35 erg.
   assert 1e31 < np.nanmedian(energies) < 1e35
+
+
+def test_grouped_cross_validation_by_star_with_bootstrap_intervals(shared_fixtures, tmp_path):
+  from flare_transformer import config as config_lib
+  from flare_transformer import cross_validation
+  tess = shared_fixtures / "flares" / "tess"
+  more = shared_fixtures / "flares" / "tess_more"
+  # Two folders (a list), one star of the second left out by exclude_tics.
+  folders = [tmp_path / "a", tmp_path / "b"]
+  for folder in folders:
+    folder.mkdir()
+  for tic in (358108509, 32150630, 389363695):
+    name = "tess2018206045859-s0001-{:016d}-0120-s_lc.fits".format(tic)
+    os.symlink(tess / name, folders[0] / name)
+  for name in ("tess2018206045859-s0001-0000000053842685-0120-s_lc.fits",
+               "tess2020020091053-s0021-0000000166597074-0167-s_lc.fits"):
+    os.symlink(more / name, folders[1] / name)
+  config = config_lib.load_config(overrides={
+      "model": {"d_model": 16, "num_heads": 2, "d_ff": 32},
+      "training": {"num_epochs": 1},
+      "data": {"processed_dir": str(tmp_path / "processed"),
+               "fits_dir": [str(f) for f in folders], "exclude_tics": [166597074],
+               "catalogs": [str(tess / "catalog" / "guenther2020_flares_fixtures.csv")],
+               "synthetic": {"per_negative": 0.2}}})
+  cv_dir = tmp_path / "cv"
+  result = cross_validation.cross_validate(config, 2, str(cv_dir), num_bootstrap=50)
+  # Every star is a test star exactly once; the excluded one is nowhere.
+  assert sorted(t for f in result["folds"] for t in f) == [32150630, 53842685, 358108509,
+                                                          389363695]
+  for name in ("transformer", "cnn"):
+    summary = result["summary"][name]
+    assert sorted(summary["per_star"]) == [32150630, 53842685, 358108509, 389363695]
+    pooled, interval = summary["pooled"], summary["interval_95"]
+    assert pooled["catalog_flares"] == 6  # 4 + 2 Günther flares
+    for metric in ("f1", "roc_auc"):
+      low, high = interval[metric]
+      assert 0 <= low <= pooled[metric] <= high <= 1, (name, metric, low, pooled[metric], high)
+    assert pooled["windows"] == sum(s["windows"] for s in summary["per_star"].values())
+  assert "| transformer |" in result["markdown"] and "TIC 53842685" in result["markdown"]
+  # Resumable: a second call reuses the folds' stored scores (no training).
+  before = {p: p.stat().st_mtime for p in cv_dir.rglob("scores.json")}
+  assert len(before) == 4
+  again = cross_validation.cross_validate(config, 2, str(cv_dir), num_bootstrap=50)
+  assert {p: p.stat().st_mtime for p in cv_dir.rglob("scores.json")} == before
+  assert again["summary"]["cnn"]["pooled"] == result["summary"]["cnn"]["pooled"]
