@@ -53,8 +53,8 @@ setup(
         "dask": ["apache-beam", "dask[distributed]"],
         # Light classifiers on extracted features (astronet/transfer).
         "transfer": ["scikit-learn"],
-        # ONNX export (export_model.py --format=onnx) and onnxruntime checks.
-        "onnx": ["tf2onnx", "onnx", "onnxruntime"],
+        # ONNX export (export_model.py --format=onnx), batch_predict.py --backend=onnx.
+        "onnx": ["tf2onnx", "onnx", "onnxruntime", "google-crc32c"],
         # lightkurve objects in (astronet.predict_lightcurve, preprocess.views_from_lightcurve).
         "lightkurve": ["lightkurve"],
     },

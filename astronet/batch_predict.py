@@ -78,6 +78,12 @@ def define_flags() -> None:
   flags.DEFINE_integer("num_worker_processes", 1, "Processes making views from light curves "
                        "(--input_tce_csv_file) and drawing the --plot figures.",
                        lower_bound=1, upper_bound=1024)
+  flags.DEFINE_enum("backend", "auto", ["auto", "tensorflow", "onnx"],
+                    "What runs the models. onnx: onnxruntime, without importing TensorFlow "
+                    "(.keras members and --pretrained names; each converted once into "
+                    "~/.cache/astronet/onnx/); auto: onnx when every member is already "
+                    "converted and nothing else needs TensorFlow (--plot, --export_ensemble, "
+                    "--input_tce_csv_file, remote files), else tensorflow.")
   flags.DEFINE_string("export_ensemble", None, "Also save the (averaged) models as ONE "
                       "model with a model card: .keras file, .onnx file, or else a "
                       "SavedModel directory (see export_model.py).")
@@ -129,6 +135,85 @@ def views_of_catalog(catalog, config, feature_lengths):
   return records, [FLAGS.input_tce_csv_file]
 
 
+def onnx_member_files() -> list[str] | None:
+  """The members' .keras files when --backend selects onnxruntime, else None.
+
+  Raises:
+    UsageError: --backend=onnx for a job it cannot run (names why).
+  """
+  if FLAGS.backend == "tensorflow":
+    return None
+  # pylint: disable=import-outside-toplevel
+  from astronet.ops import model_files
+  from astronet.ops import onnx_inference
+  from tf_util import tfrecord_io
+  needs_tensorflow = [flag for flag, value in (
+      ("--input_tce_csv_file", FLAGS.input_tce_csv_file), ("--plot", FLAGS.plot),
+      ("--export_ensemble", FLAGS.export_ensemble), ("--report_dir", FLAGS.report_dir),
+      ("--model", FLAGS.model)) if value]
+  if FLAGS.tfrecord_dir and "://" in FLAGS.tfrecord_dir:
+    needs_tensorflow.append("a remote --tfrecord_dir")
+  if not (onnx_inference.available() and tfrecord_io.available()):
+    needs_tensorflow.append("onnxruntime / google-crc32c (pip install 'astronet-tf2[onnx]')")
+  paths = model_files.model_paths(*script_flags.model_source(FLAGS))
+  others = [p for p in paths if not onnx_inference.convertible(p)]
+  if others:
+    needs_tensorflow.append("model forms other than .keras ({})".format(others[0]))
+  if needs_tensorflow:
+    if FLAGS.backend == "onnx":
+      raise app.UsageError("--backend=onnx cannot run this job: it needs TensorFlow for "
+                           "{}".format(", ".join(needs_tensorflow)))
+    return None
+  if FLAGS.backend == "auto" and not all(
+      os.path.exists(onnx_inference.cached_path(p)) for p in paths):
+    return None  # auto never pays for a conversion
+  return paths
+
+
+def predict_with_onnx(paths: list[str]):
+  """(records, filenames, probabilities [members, records]) with onnxruntime."""
+  # pylint: disable=import-outside-toplevel
+  from astronet.ops import onnx_inference
+  from astronet.ops import record_arrays
+  from tf_util import errors
+  if not all(os.path.exists(onnx_inference.cached_path(p)) for p in paths):
+    cli.import_tensorflow()  # converting needs it (once per model)
+  members = onnx_inference.load_members(paths, convert_missing=True)
+  logging.info("%d model(s) on onnxruntime: %s", len(members),
+               ", ".join(m.name for m in members))
+  filenames = record_arrays.expand_file_pattern(os.path.join(FLAGS.tfrecord_dir,
+                                                             FLAGS.tfrecord_pattern))
+  records = record_arrays.read_records_local(filenames, members[0].feature_lengths)
+  records, skipped = record_arrays.split_non_finite(records)
+  _log_skipped(skipped)
+  if not len(records):
+    raise errors.RecordFormatError("No usable records in {}".format(", ".join(filenames)))
+  logging.info("Read %d records from %d file(s)", len(records), len(filenames))
+  return records, onnx_inference.predict_members(members, records.views, FLAGS.batch_size)
+
+
+def _log_skipped(skipped: list[str]) -> None:
+  if skipped:
+    logging.warning("Skipped %d record(s) whose views hold NaN or inf: %s", len(skipped),
+                    ", ".join(skipped[:20]) + (" ..." if len(skipped) > 20 else ""))
+
+
+def write_prediction_file(records, probabilities, start: float) -> None:
+  """prediction_{suffix}.txt: the mean probability per star (or per TCE)."""
+  # pylint: disable=import-outside-toplevel
+  from astronet.ops import prediction_files
+  from astronet.ops import record_arrays
+  keys = (list(zip(records.ids.tolist(), records.sub_ids.tolist())) if FLAGS.per_tce
+          else records.ids.tolist())
+  predictions = record_arrays.average_by_key(keys, probabilities)
+  path = os.path.join(FLAGS.output_dir, prediction_files.prediction_file_name(FLAGS.suffix))
+  prediction_files.write_predictions(path, predictions, FLAGS.per_tce)
+  elapsed = time.time() - start
+  logging.info("Wrote %d predictions (%d records, %d models) to %s in %.1f s "
+               "(%.0f TCEs/s)", len(predictions), len(records), len(probabilities), path,
+               elapsed, len(records) / max(elapsed, 1e-9))
+
+
 def main(argv):
   del argv
   if FLAGS.tfrecord_dir and FLAGS.input_tce_csv_file:
@@ -143,12 +228,17 @@ def main(argv):
   if FLAGS.plot and not FLAGS.save_dir:
     raise app.UsageError("--plot needs --save_dir")
   # pylint: disable=import-outside-toplevel
-  from astronet.ops import prediction
-  from astronet.ops import prediction_files
   from tf_util import atomic_io
-  from tf_util import errors
   start = time.time()
   atomic_io.check_writable(FLAGS.output_dir)
+  onnx_paths = onnx_member_files() if FLAGS.tfrecord_dir else None
+  if onnx_paths is not None:
+    records, probabilities = predict_with_onnx(onnx_paths)
+    write_prediction_file(records, probabilities, start)
+    return 0
+  cli.import_tensorflow()
+  from astronet.ops import prediction
+  from tf_util import errors
   catalog = None
   if FLAGS.input_tce_csv_file:  # Checked before any model is loaded or light curve read.
     from astronet.data import record_generation
@@ -175,22 +265,12 @@ def main(argv):
     filenames = prediction.record_files(FLAGS.tfrecord_dir, FLAGS.tfrecord_pattern)
     records = prediction.read_records(filenames, members[0].feature_lengths)
   records, skipped = prediction.split_non_finite(records)
-  if skipped:
-    logging.warning("Skipped %d record(s) whose views hold NaN or inf: %s", len(skipped),
-                    ", ".join(skipped[:20]) + (" ..." if len(skipped) > 20 else ""))
+  _log_skipped(skipped)
   if not len(records):
     raise errors.RecordFormatError("No usable records in {}".format(", ".join(filenames)))
   logging.info("Read %d records from %d file(s)", len(records), len(filenames))
   probabilities = prediction.predict_members(members, records, FLAGS.batch_size)
-  keys = (list(zip(records.ids.tolist(), records.sub_ids.tolist())) if FLAGS.per_tce
-          else records.ids.tolist())
-  predictions = prediction.average_by_key(keys, probabilities)
-  path = os.path.join(FLAGS.output_dir, prediction_files.prediction_file_name(FLAGS.suffix))
-  prediction_files.write_predictions(path, predictions, FLAGS.per_tce)
-  elapsed = time.time() - start
-  logging.info("Wrote %d predictions (%d records, %d models) to %s in %.1f s "
-               "(%.0f TCEs/s)", len(predictions), len(records), len(members), path,
-               elapsed, len(records) / max(elapsed, 1e-9))
+  write_prediction_file(records, probabilities, start)
   if FLAGS.plot:
     plot_records(records, probabilities.mean(axis=0), FLAGS.save_dir,
                  FLAGS.num_worker_processes)
@@ -225,4 +305,5 @@ def write_reports(catalog, config, records, probabilities, report_dir: str) -> i
 
 
 if __name__ == "__main__":
-  cli.run(main, define_flags, tensorflow=True)
+  # TensorFlow is imported in main, only where the job needs it (not with onnxruntime).
+  cli.run(main, define_flags)

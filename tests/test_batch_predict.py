@@ -212,3 +212,61 @@ def test_ensemble_train_script(record_dir, tmp_path):
                          str(tmp_path / "ens2"), "2", str(tmp_path)],
                         env=env, capture_output=True, text=True, timeout=60)
   assert proc.returncode == 2 and "no training records" in proc.stderr
+
+
+def test_onnx_backend_predicts_as_tensorflow_without_importing_it(record_dir, tmp_path):
+  pytest.importorskip("onnxruntime")
+  pytest.importorskip("google_crc32c")
+  from astronet.ops import record_arrays
+  from tf_util import tfrecord_io
+  env = dict(ENV, XDG_CACHE_HOME=str(tmp_path / "cache"))
+  args = ["--pretrained=triage", "--tfrecord_dir=" + record_dir,
+          "--tfrecord_pattern=val-slice*"]
+  def run(*extra):
+    return subprocess.run([sys.executable, "-X", "importtime",
+                           str(ROOT / "astronet" / "batch_predict.py"), *args, *extra],
+                          env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+  # auto with nothing converted yet: TensorFlow, as before.
+  tf_run = run("--suffix=tf")
+  assert tf_run.returncode == 0, tf_run.stderr[-2000:]
+  # onnx: converts once (cached by the .keras sha256), then onnxruntime.
+  assert run("--suffix=convert", "--backend=onnx").returncode == 0
+  assert len(list((tmp_path / "cache" / "astronet" / "onnx").glob("*.onnx"))) == 1
+  fast = run("--suffix=onnx")  # auto now takes the converted model
+  assert fast.returncode == 0, fast.stderr[-2000:]
+  imported = {line.rsplit("|", 1)[-1].strip() for line in fast.stderr.splitlines()}
+  assert "onnxruntime" in imported and "tensorflow" not in imported and "keras" not in imported
+  assert (tmp_path / "prediction_onnx.txt").read_text() == (
+      tmp_path / "prediction_tf.txt").read_text()
+  # The numbers behind the file agree with the TensorFlow path.
+  from astronet import pretrained
+  from astronet.ops import onnx_inference
+  model_file = pretrained.model_files("triage")[0]
+  files = val_files(record_dir)
+  member = prediction.load_member(model_file)
+  records = record_arrays.read_records_local(files, member.feature_lengths)
+  reference = prediction.read_records(files, member.feature_lengths)
+  np.testing.assert_array_equal(records.ids, reference.ids)
+  np.testing.assert_array_equal(records.labels, reference.labels)
+  for name in member.feature_lengths:
+    np.testing.assert_array_equal(records.views[name], reference.views[name])
+  os.environ["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+  try:
+    onnx_member = onnx_inference.load_member(model_file, convert_missing=False)
+  finally:
+    del os.environ["XDG_CACHE_HOME"]
+  np.testing.assert_allclose(onnx_member.probabilities(records.views),
+                             member.probabilities(reference.views), atol=1e-5)
+  # Jobs it cannot run are one clear error with --backend=onnx.
+  bad = run("--suffix=x", "--backend=onnx", "--plot", "--save_dir=" + str(tmp_path / "p"))
+  assert bad.returncode == 2 and "--backend=onnx cannot run this job" in bad.stderr
+  # A damaged or truncated record is named, as TensorFlow's reader would refuse it.
+  data = bytearray(open(files[0], "rb").read())
+  data[100] ^= 0xFF
+  damaged = tmp_path / "damaged"
+  damaged.write_bytes(bytes(data))
+  with pytest.raises(errors.RecordFormatError, match=r"damaged: record 0 is corrupt \(CRC"):
+    tfrecord_io.read_records(str(damaged))
+  damaged.write_bytes(open(files[0], "rb").read()[:-7])
+  with pytest.raises(errors.RecordFormatError, match="truncated"):
+    tfrecord_io.read_records(str(damaged))

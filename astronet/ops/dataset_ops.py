@@ -13,7 +13,6 @@ features dict.
 
 from __future__ import annotations
 
-import glob
 import re
 import struct
 from collections.abc import Mapping
@@ -23,6 +22,7 @@ import tensorflow as tf
 
 from astronet import missions
 from astronet.astro_model import configurations
+from astronet.ops import record_arrays
 from tf_util import errors
 
 # Label maps of the originals (astro_model.configurations): Kepler `av_training_set`
@@ -31,20 +31,9 @@ KEPLER_LABEL_MAP = missions.KEPLER.training_label_map
 TESS_LABEL_MAP = missions.TESS.training_label_map
 
 
-def expand_file_pattern(file_pattern: str) -> list[str]:
-  """Files matching a glob or a comma-separated list of globs, in sorted order.
-
-  Raises:
-    LightCurveFileError: A pattern matches no file.
-  """
-  filenames = []
-  for pattern in file_pattern.split(","):
-    matches = sorted(glob.glob(pattern))
-    if not matches:
-      raise errors.LightCurveFileError(
-          "Found no input files matching {}".format(pattern), pattern)
-    filenames.extend(matches)
-  return filenames
+# Globs of record files (TensorFlow-free, in record_arrays; batch prediction with
+# onnxruntime uses it without importing this module).
+expand_file_pattern = record_arrays.expand_file_pattern
 
 
 def multi_hot_matrix(label_map: Mapping) -> "np.ndarray | None":

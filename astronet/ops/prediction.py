@@ -15,11 +15,8 @@ key is appended to one list (member-major order) and the key's prediction is
 from __future__ import annotations
 
 import dataclasses
-import glob
 import logging
 import os
-import re
-from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
 
@@ -27,23 +24,29 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from astronet import missions
 from astronet.astro_model import configurations
 from astronet.ops import dataset_ops
 from astronet.ops import metrics
+from astronet.ops import model_files
 from astronet.ops import model_loading
+from astronet.ops import record_arrays
 from tf_util import errors
 from tf_util import inference
 from tf_util import metrics as shared_metrics
-from tf_util import model_dir as model_dir_lib
 
 logger = logging.getLogger(__name__)
 
 ENSEMBLE_OUTPUT = model_loading.ENSEMBLE_OUTPUT
 
 # (star id, per-star TCE number, label) features of TESS and Kepler records.
-TESS_KEYS = missions.TESS.record_keys
-KEPLER_KEYS = missions.KEPLER.record_keys
+TESS_KEYS = record_arrays.TESS_KEYS
+KEPLER_KEYS = record_arrays.KEPLER_KEYS
+# The records in memory, their NaN check and the originals' averaging live in the
+# TensorFlow-free record_arrays (batch prediction with onnxruntime uses them too).
+Records = record_arrays.Records
+split_non_finite = record_arrays.split_non_finite
+average_by_key = record_arrays.average_by_key
+model_paths = model_files.model_paths
 
 
 def record_keys(filenames: Sequence[str]) -> tuple[str, str, str]:
@@ -68,47 +71,6 @@ def record_keys(filenames: Sequence[str]) -> tuple[str, str, str]:
         "Records of {} have neither tic_id nor kepid (features: {})".format(
             filename, sorted(names)))
   raise errors.RecordFormatError("No records in {}".format(", ".join(filenames)))
-
-
-@dataclasses.dataclass
-class Records:
-  """TCE records read into memory.
-
-  Attributes:
-    filenames: Files read, in order.
-    file_index: int [n] index into `filenames` of each record.
-    record_index: int [n] position of each record in its file.
-    ids: int64 [n] star id (tic_id / kepid).
-    sub_ids: int64 [n] sector (TESS) or planet number (Kepler).
-    labels: str [n] label strings (Disposition / av_training_set), "" if absent.
-    views: {feature name: float32 [n, length]}.
-    keys: TESS_KEYS or KEPLER_KEYS, the id / sub-id / label features read.
-  """
-  filenames: list[str]
-  file_index: np.ndarray
-  record_index: np.ndarray
-  ids: np.ndarray
-  sub_ids: np.ndarray
-  labels: np.ndarray
-  views: dict[str, np.ndarray]
-  keys: tuple[str, str, str] = TESS_KEYS
-
-  def __len__(self) -> int:
-    return len(self.ids)
-
-  @property
-  def mission(self) -> missions.Mission:
-    """The mission whose record features these are."""
-    return missions.KEPLER if self.keys == missions.KEPLER.record_keys else missions.TESS
-
-  def tce_keys(self) -> list[str]:
-    """'id-sector' (TESS) or 'kepid-planet' keys, as find_incorrect.py."""
-    return ["{}-{}".format(i, s) for i, s in zip(self.ids, self.sub_ids)]
-
-  def subset(self, mask: np.ndarray) -> "Records":
-    return Records(self.filenames, self.file_index[mask], self.record_index[mask],
-                   self.ids[mask], self.sub_ids[mask], self.labels[mask],
-                   {k: v[mask] for k, v in self.views.items()}, self.keys)
 
 
 def read_records(filenames: Sequence[str], feature_lengths: Mapping[str, int],
@@ -170,21 +132,6 @@ def _readable_count(filename: str) -> int:
   return count
 
 
-def split_non_finite(records: Records) -> tuple[Records, list[str]]:
-  """(the records whose views are all finite, 'file:index (id)' of the others).
-
-  A NaN in a view would give a NaN prediction; batch jobs log and skip those
-  records instead.
-  """
-  finite = np.ones(len(records), bool)
-  for view in records.views.values():
-    finite &= np.isfinite(view).all(axis=1)
-  bad = ["{}:{} ({} {})".format(records.filenames[records.file_index[i]],
-                                records.record_index[i], records.keys[0], records.ids[i])
-         for i in np.nonzero(~finite)[0]]
-  return records.subset(finite), bad
-
-
 def check_records(records: Records, label_map: Mapping) -> None:
   """The checks of dataset_ops.validate_records on records already read: views
   with NaN / inf, labels outside `label_map`.
@@ -227,42 +174,6 @@ class Member:
     if self.outputs_probability:
       return out[:, 0]
     return inference.positive_class_probability(out)
-
-
-def _natural_key(path: str):
-  return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path)]
-
-
-def model_paths(model_dir: str, average: bool) -> list[str]:
-  """Model directories / .keras files named by --model_dir and --average.
-
-  `model_dir` is one path or a comma-separated list. With `average`, each
-  path is a directory whose model subdirectories (holding config.json, in
-  natural order: model_1, model_2, ..., model_10) or .keras files are the
-  members. Unlike the original (which globbed `model_dir/*` and failed on any
-  plain file there) other files are ignored.
-
-  Raises:
-    CheckpointError: A path does not exist or, with `average`, holds no model.
-  """
-  paths = []
-  for path in [p for p in model_dir.split(",") if p]:
-    if not os.path.exists(path):
-      raise errors.CheckpointError("Model path {} does not exist".format(path))
-    if not average:
-      paths.append(path)
-      continue
-    members = [p for p in sorted(glob.glob(os.path.join(path, "*")), key=_natural_key)
-               if (os.path.isdir(p) and os.path.exists(os.path.join(p, model_dir_lib.CONFIG_FILE)))
-               or (os.path.isfile(p) and p.endswith(".keras"))]
-    if not members:
-      raise errors.CheckpointError(
-          "--average: {} holds no model directories (subdirectories with {}) "
-          "or .keras files".format(path, model_dir_lib.CONFIG_FILE))
-    paths.extend(members)
-  if not paths:
-    raise errors.CheckpointError("No model given (--model_dir is empty)")
-  return paths
 
 
 def load_member(path: str, expected_model: str | None = None) -> Member:
@@ -349,26 +260,6 @@ def predict_members(members: Sequence[Member], records: Records,
   if not members:
     raise ValueError("No members to predict with")
   return np.stack([m.probabilities(records.views, batch_size) for m in members])
-
-
-def average_by_key(keys: Iterable, probabilities: np.ndarray) -> dict:
-  """{key: mean probability} in first-seen key order.
-
-  Args:
-    keys: One key per record.
-    probabilities: float32 [num_members, num_records].
-
-  Returns:
-    {key: float32 mean of all members' probabilities of all its records},
-    computed as the originals: np.mean of the list member 0's values, then
-    member 1's, ...
-  """
-  keys = list(keys)
-  by_key: dict = {}
-  for member_probs in np.asarray(probabilities):
-    for key, p in zip(keys, member_probs):
-      by_key.setdefault(key, []).append(p)
-  return {key: np.mean(values) for key, values in by_key.items()}
 
 
 def build_ensemble(members: Sequence[Member], name: str = "ensemble") -> keras.Model:
