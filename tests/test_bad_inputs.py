@@ -190,7 +190,8 @@ def test_bad_flags_exit_2_before_anything(script, args, culprits, tmp_path):
 
 
 HELP_CASES = {
-    "astronet/batch_predict.py": ["--model_dir", "--average", "--tfrecord_dir", "--batch_size"],
+    "astronet/batch_predict.py": ["--model_dir", "--average", "--tfrecord_dir", "--batch_size",
+                                  "--backend"],
     "astronet/find_incorrect.py": ["--model_dir", "--average", "--plot_threshold"],
     "astronet/train.py": ["--model_dir", "--distribution", "--mixed_precision", "--jit_compile",
                           "--train_steps"],
@@ -203,6 +204,7 @@ HELP_CASES = {
     "flare_transformer/predict.py": ["--model", "--pretrained", "--lightcurve", "--stride"],
     "flare_transformer/evaluate.py": ["--transformer", "--cnn", "--pretrained", "--stella"],
     "flare_transformer/ship_pretrained.py": ["--name", "--run_dir", "--train_command"],
+    "flare_transformer/injection_recovery.py": ["--cv_dir", "--pretrained", "--per_light_curve"],
 }
 
 

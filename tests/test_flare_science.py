@@ -167,3 +167,40 @@ def test_grouped_cross_validation_by_star_with_bootstrap_intervals(shared_fixtur
   again = cross_validation.cross_validate(config, 2, str(cv_dir), num_bootstrap=50)
   assert {p: p.stat().st_mtime for p in cv_dir.rglob("scores.json")} == before
   assert again["summary"]["cnn"]["pooled"] == result["summary"]["cnn"]["pooled"]
+
+
+def test_injection_recovery_grid_on_a_real_star(shared_fixtures, tmp_path):
+  from astronet import pretrained
+  from flare_transformer import config as config_lib
+  from flare_transformer import injection_recovery
+  from flare_transformer import model as model_lib
+  tess = shared_fixtures / "flares" / "tess"
+  folder = tmp_path / "fits"
+  folder.mkdir()
+  name = "tess2018206045859-s0001-0000000358108509-0120-s_lc.fits"
+  os.symlink(tess / name, folder / name)
+  config = config_lib.load_config(overrides={"data": {
+      "fits_dir": str(folder),
+      "catalogs": [str(tess / "catalog" / "guenther2020_flares_fixtures.csv")]}})
+  model = model_lib.load_model(pretrained.model_files("flare_cnn")[0])
+  grid = injection_recovery.Grid(amplitudes=(0.003, 1.0), t_half_minutes=(4.0, 30.0),
+                                 per_light_curve=6)
+  models = injection_recovery.single_model("flare_cnn", model, [358108509])
+  results = injection_recovery.run(config, models, str(tmp_path / "out"), grid)
+  summary = results["models"]["flare_cnn"]["summary"]
+  injected, fraction = np.asarray(summary["injected"]), np.asarray(summary["fraction"])
+  assert (injected == 6).all()
+  # Bright long flares are found and measured; flares at the noise level mostly are not.
+  assert fraction[1, 1] >= 0.8 and fraction[0, 0] <= 0.5 and fraction[1, 1] > fraction[0, 0]
+  assert 0.5 < summary["median_ed_ratio"][1][1] < 1.5
+  ed = summary["completeness"]["ed_s"]
+  assert ed == sorted(ed) and len(ed) == 4
+  assert (tmp_path / "out" / "recovery_flare_cnn.png").stat().st_size > 10000
+  assert "| 1 |" in (tmp_path / "out" / "recovery.md").read_text()
+  # Injected peaks keep away from catalogued flares, gaps and each other.
+  lc = data.read_light_curve(str(folder / name))
+  catalog = data.read_catalog(str(tess / "catalog" / "guenther2020_flares_fixtures.csv"))
+  quiet = injection_recovery.quiet_mask(lc, catalog[358108509]["tpeak"], [])
+  peaks = injection_recovery.draw_peaks(lc, quiet, 10, np.random.default_rng(1))
+  assert np.all(np.diff(peaks) >= injection_recovery.MIN_SEPARATION_DAYS)
+  assert np.min(np.abs(peaks[:, None] - catalog[358108509]["tpeak"][None])) > 0.1
