@@ -28,6 +28,8 @@ import numpy as np  # pylint: disable=g-import-not-at-top
 from bench import bench_util  # pylint: disable=g-import-not-at-top
 
 RECORDS = ROOT / "tests" / "data" / "triage" / "records"
+# The original Astronet-Triage Estimator on this machine kind, batch 64 (issue #21's figure).
+ORIGINAL_STEPS_PER_S = 13.1
 
 
 def bench_training(train_files: str, steps: int, warmup: int, model_dir: str) -> dict:
@@ -42,6 +44,8 @@ def bench_training(train_files: str, steps: int, warmup: int, model_dir: str) ->
   batch = int(config["hparams"]["batch_size"])
   return {"train_steps": steps, "train_batch_size": batch,
           "train_examples_per_s": steps * batch / elapsed,
+          "train_steps_per_s": steps / elapsed,
+          "train_vs_original_estimator": steps / elapsed / ORIGINAL_STEPS_PER_S,
           "train_ms_per_step": 1000 * elapsed / steps}, trainer
 
 
@@ -81,8 +85,11 @@ def main():
   with tempfile.TemporaryDirectory() as tmp:
     results, trainer = bench_training(args.train_files, args.train_steps, args.warmup_steps, tmp)
     results.update(bench_prediction(trainer, dataset_ops.expand_file_pattern(args.predict_files)))
-  print("training (Triage AstroCNNModel, batch {}): {:.1f} examples/s ({:.0f} ms/step)".format(
-      results["train_batch_size"], results["train_examples_per_s"], results["train_ms_per_step"]))
+  print("training (Triage AstroCNNModel, batch {}): {:.1f} examples/s ({:.1f} steps/s, {:.0f} "
+        "ms/step; {:.1f}x the original Estimator's 13.1 steps/s)".format(
+            results["train_batch_size"], results["train_examples_per_s"],
+            results["train_steps_per_s"], results["train_ms_per_step"],
+            results["train_vs_original_estimator"]))
   print("batch_predict ({} records, {} models): {:.1f} TCEs/s; batch of 1 (original's path): "
         "{:.1f} TCEs/s -> ratio {:.1f}x".format(
             results["predict_records"], results["predict_members"],
