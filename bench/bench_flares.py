@@ -1,6 +1,6 @@
 """Benchmark of the flare transformer and the CNN baseline on CPU (thesis sizes).
 
-  * inference: windows/s of model.predict on [N, 100, 3] windows (batch 256);
+  * inference: windows/s of training.predict_probabilities on [N, 100, 3] windows (batch 256);
   * training: windows/s of fit() steps (batch 64, AdamW, class weights);
   * whole light curve: cadences/s of flare_transformer.detection.detect (stride 10)
     on a real TESS sector when --lightcurve is given.
@@ -47,9 +47,10 @@ def main():
   for architecture in ("transformer", "cnn"):
     model = model_lib.build_model(dict(config["model"], architecture=architecture))
     training.compile_model(model, config["training"])
-    model.predict(x[:256], batch_size=256, verbose=0)
+    # The project's inference path (predict / evaluate / detection use it).
+    training.predict_probabilities(model, x[:256])
     start = time.perf_counter()
-    model.predict(x, batch_size=256, verbose=0)
+    training.predict_probabilities(model, x)
     infer = args.num_windows / (time.perf_counter() - start)
     steps = min(args.train_steps, args.num_windows // 64)
     ds = training.make_dataset(split, 64, config["training"]["class_weights"], 0).take(steps)
