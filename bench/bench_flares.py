@@ -26,7 +26,7 @@ from bench import bench_util  # pylint: disable=g-import-not-at-top
 def main():
   parser = argparse.ArgumentParser(description=__doc__)
   parser.add_argument("--num_windows", type=int, default=2048)
-  parser.add_argument("--train_steps", type=int, default=20)
+  parser.add_argument("--train_steps", type=int, default=32)
   parser.add_argument("--lightcurve", default=str(
       ROOT / "tests" / "data" / "tess" / "tess2018349182459-s0006-0000000219423316-0126-s_lc.fits"),
                       help="a real TESS sector for the whole-light-curve figure")
