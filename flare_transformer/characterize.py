@@ -16,9 +16,13 @@ f / median - 1, times in BTJD days):
                  (static/tess_response.csv); NaN, with energy_note saying why,
                  when TEFF or RADIUS is unknown.
 
-The local baseline is the median relative flux of the unflagged cadences within
-BASELINE_WINDOW_MIN minutes before the interval (after it when too few): a decay
-tail may outlast the interval, the rise does not precede it.
+The local baseline is a line through two medians of the unflagged relative
+flux: BASELINE_WINDOW_MIN minutes before the interval, and as long again after
+it once TAIL_SKIP_MIN minutes have passed (a decay tail may outlast the
+interval; the rise does not precede it). On a spotted, rotating star (AU Mic)
+a flat pre-flare level drifts away from the star's flux within a long interval
+and can make equivalent durations negative; the line follows the modulation.
+With too few cadences on one side the other side's median is the (flat) baseline.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from flare_transformer import data
 from light_curve_util import fits_io
 
 BASELINE_WINDOW_MIN = 120.0
+TAIL_SKIP_MIN = 60.0
 MINUTE = 1.0 / 1440
 SOLAR_RADIUS_CM = 6.957e10
 RESPONSE_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static",
@@ -84,14 +89,24 @@ def stellar_parameters(path: str) -> dict:
   return {"teff": positive(header.get("TEFF")), "radius": positive(header.get("RADIUS"))}
 
 
-def _baseline(lc: data.LightCurve, start: float, end: float) -> float:
-  # Before the flare: its rise is abrupt, while a decay tail may outlast the interval.
+def _baseline(lc: data.LightCurve, start: float, end: float):
+  """baseline(t): relative flux of the star without the flare (see module docstring)."""
   window = BASELINE_WINDOW_MIN * MINUTE
   before = (lc.time >= start - window) & (lc.time < start) & ~lc.quality
-  if before.sum() >= 10:
-    return float(np.median(lc.flux[before]))
-  after = (lc.time > end) & (lc.time <= end + window) & ~lc.quality
-  return float(np.median(lc.flux[after])) if after.any() else 0.0
+  after_start = end + TAIL_SKIP_MIN * MINUTE
+  after = (lc.time > after_start) & (lc.time <= after_start + window) & ~lc.quality
+  sides = [(float(np.median(lc.time[m])), float(np.median(lc.flux[m])))
+           for m in (before, after) if m.sum() >= 10]
+  if len(sides) == 2:
+    (t0, f0), (t1, f1) = sides
+    slope = (f1 - f0) / (t1 - t0)
+    return lambda t: f0 + slope * (np.asarray(t) - t0)
+  if sides:
+    level = sides[0][1]
+  else:
+    near = (lc.time > end) & (lc.time <= end + window) & ~lc.quality
+    level = float(np.median(lc.flux[near])) if near.any() else 0.0
+  return lambda t: np.full(np.shape(t), level)
 
 
 def _fwhm(time: np.ndarray, excess: np.ndarray, peak: int) -> float:
@@ -144,14 +159,15 @@ def characterize(lc: data.LightCurve, interval: dict, teff: float | None = None,
   inside = np.nonzero((lc.time >= start) & (lc.time <= end))[0]
   # One cadence each side: the integral starts and ends at the baseline.
   index = np.arange(max(inside[0] - 1, 0), min(inside[-1] + 2, len(lc.time)))
-  time, excess = lc.time[index], lc.flux[index] - baseline
+  time, excess = lc.time[index], lc.flux[index] - baseline(lc.time[index])
   peak = int(np.argmax(excess))
   amplitude = float(excess[peak])
   fwhm = _fwhm(time, excess, peak)
   ed = float(np.trapezoid(excess, time) * 86400.0)
   fit_window = np.nonzero((lc.time >= start - 3 * fwhm) & (lc.time <= end + 6 * fwhm) &
                           ~lc.quality)[0]
-  fit = _fit(lc.time[fit_window], lc.flux[fit_window] - baseline, lc.noise,
+  fit = _fit(lc.time[fit_window], lc.flux[fit_window] - baseline(lc.time[fit_window]),
+             lc.noise,
              float(time[peak]), fwhm, amplitude)
   if teff and radius:
     energy, note = ed * tess_band_luminosity(teff, radius), ""
