@@ -175,7 +175,6 @@ def predict_with_onnx(paths: list[str]):
   # pylint: disable=import-outside-toplevel
   from astronet.ops import onnx_inference
   from astronet.ops import record_arrays
-  from tf_util import errors
   if not all(os.path.exists(onnx_inference.cached_path(p)) for p in paths):
     cli.import_tensorflow()  # converting needs it (once per model)
   members = onnx_inference.load_members(paths, convert_missing=True)
@@ -183,19 +182,28 @@ def predict_with_onnx(paths: list[str]):
                ", ".join(m.name for m in members))
   filenames = record_arrays.expand_file_pattern(os.path.join(FLAGS.tfrecord_dir,
                                                              FLAGS.tfrecord_pattern))
-  records = record_arrays.read_records_local(filenames, members[0].feature_lengths)
-  records, skipped = record_arrays.split_non_finite(records)
-  _log_skipped(skipped)
-  if not len(records):
-    raise errors.RecordFormatError("No usable records in {}".format(", ".join(filenames)))
-  logging.info("Read %d records from %d file(s)", len(records), len(filenames))
+  records = usable_records(record_arrays.read_records_local(
+      filenames, members[0].feature_lengths), filenames)
   return records, onnx_inference.predict_members(members, records.views, FLAGS.batch_size)
 
 
-def _log_skipped(skipped: list[str]) -> None:
+def usable_records(records, filenames: list[str]):
+  """The records whose views are finite (the others are named in the log).
+
+  Raises:
+    RecordFormatError: None is left.
+  """
+  # pylint: disable=import-outside-toplevel
+  from astronet.ops import record_arrays
+  from tf_util import errors
+  records, skipped = record_arrays.split_non_finite(records)
   if skipped:
     logging.warning("Skipped %d record(s) whose views hold NaN or inf: %s", len(skipped),
                     ", ".join(skipped[:20]) + (" ..." if len(skipped) > 20 else ""))
+  if not len(records):
+    raise errors.RecordFormatError("No usable records in {}".format(", ".join(filenames)))
+  logging.info("Read %d records from %d file(s)", len(records), len(filenames))
+  return records
 
 
 def write_prediction_file(records, probabilities, start: float) -> None:
@@ -238,7 +246,6 @@ def main(argv):
     return 0
   cli.import_tensorflow()
   from astronet.ops import prediction
-  from tf_util import errors
   catalog = None
   if FLAGS.input_tce_csv_file:  # Checked before any model is loaded or light curve read.
     from astronet.data import record_generation
@@ -264,11 +271,7 @@ def main(argv):
   else:
     filenames = prediction.record_files(FLAGS.tfrecord_dir, FLAGS.tfrecord_pattern)
     records = prediction.read_records(filenames, members[0].feature_lengths)
-  records, skipped = prediction.split_non_finite(records)
-  _log_skipped(skipped)
-  if not len(records):
-    raise errors.RecordFormatError("No usable records in {}".format(", ".join(filenames)))
-  logging.info("Read %d records from %d file(s)", len(records), len(filenames))
+  records = usable_records(records, filenames)
   probabilities = prediction.predict_members(members, records, FLAGS.batch_size)
   write_prediction_file(records, probabilities, start)
   if FLAGS.plot:
