@@ -84,14 +84,11 @@ def _star_scores(model, windows: dict, lc, peaks) -> dict:
           "events": {k: metrics.event_metrics(found, peaks)[k] for k in EVENT_COUNTS}}
 
 
-def run_folds(config: dict, k: int, cv_dir: str, architectures=("transformer", "cnn"),
-              event_catalog: str | None = None) -> dict:
-  """{architecture: {tic: star scores}}, training (or reusing) each fold's models."""
-  windows = all_windows(config)
+def run_folds(config: dict, k: int, cv_dir: str, windows: dict, curves: dict, peaks: dict,
+              architectures=("transformer", "cnn")) -> dict:
+  """{"folds", "scores": {architecture: {tic: star scores}}}, training (or reusing) each
+  fold's models on `windows` (all_windows) and scoring them on `curves` against `peaks`."""
   groups = folds(windows["tic"], k, config["training"]["seed"])
-  curves = {lc.tic: lc for lc in (data.read_light_curve(p, config["data"]["flux_column"])
-                                  for p in data.fits_files(config["data"]["fits_dir"]))}
-  peaks = _catalog_peaks(config, event_catalog)
   scores = {a: {} for a in architectures}
   for fold, test_tics in enumerate(groups):
     val_tics, train_tics = _validation_and_training(groups, fold)
@@ -118,28 +115,16 @@ def run_folds(config: dict, k: int, cv_dir: str, architectures=("transformer", "
         atomic_io.write_json(path, fold_scores)
       for tic, star in fold_scores["stars"].items():
         scores[architecture][int(tic)] = dict(star, fold=fold)
-  return {"folds": groups, "scores": scores, "peaks_from": event_catalog or (
-      config["data"]["catalogs"][0] if config["data"]["catalogs"] else None)}
+  return {"folds": groups, "scores": scores}
 
 
-def _catalog_peaks(config: dict, event_catalog: str | None) -> dict:
-  catalogs = config["data"]["catalogs"]
-  path = event_catalog or (catalogs[0] if catalogs else None)
-  return {t: f["tpeak"] for t, f in data.read_catalog(path).items()} if path else {}
-
-
-def stella_scores(config: dict, stella_path: str, tics, event_catalog: str | None = None
-                  ) -> dict:
+def stella_scores(stella_path: str, tics, windows: dict, curves: dict, peaks: dict) -> dict:
   """{tic: star scores} of stella's released ensemble on each star's real windows (its
   own input and windowing; see evaluation.stella_window_probabilities)."""
-  windows = all_windows(config)
   ensemble = stella.load_stella_ensemble(stella_path)
-  peaks = _catalog_peaks(config, event_catalog)
-  files = {lc.tic: lc.path for lc in (data.read_light_curve(p, config["data"]["flux_column"])
-                                      for p in data.fits_files(config["data"]["fits_dir"]))}
   out = {}
   for tic in tics:
-    time, flux = stella.stella_light_curve(files[tic])
+    time, flux = stella.stella_light_curve(curves[tic].path)
     probability = stella.predict_light_curve(ensemble, time, flux)
     real = _subset(windows, [tic])
     real = {k: v[real["synthetic"] == 0] for k, v in real.items()}
@@ -256,11 +241,14 @@ def cross_validate(config: dict, k: int, cv_dir: str, stella_path: str | None = 
                    event_catalog: str | None = None, num_bootstrap: int = 1000,
                    architectures=("transformer", "cnn")) -> dict:
   """Runs (or resumes) the K-fold CV; returns {"folds", "summary", "markdown"}."""
-  result = run_folds(config, k, cv_dir, architectures, event_catalog)
+  windows = all_windows(config)
+  curves = data.light_curves(config["data"])
+  event_catalog, peaks = data.event_peaks(config["data"], event_catalog)
+  result = run_folds(config, k, cv_dir, windows, curves, peaks, architectures)
   scores = dict(result["scores"])
   if stella_path:
     tics = sorted({t for s in scores.values() for t in s})
-    scores["stella"] = stella_scores(config, stella_path, tics, event_catalog)
+    scores["stella"] = stella_scores(stella_path, tics, windows, curves, peaks)
   summary = summarize(scores, num_bootstrap, config["training"]["seed"])
-  return {"folds": result["folds"], "event_catalog": result["peaks_from"],
+  return {"folds": result["folds"], "event_catalog": event_catalog,
           "summary": summary, "markdown": markdown(summary, result["folds"])}

@@ -424,6 +424,33 @@ def fits_files(fits_dir) -> list[str]:
   return files
 
 
+def light_curves(data_config: dict) -> dict[int, LightCurve]:
+  """{tic: light curve} of a config's data section: every file of data.fits_dir
+  (flux_column), without the stars of exclude_tics; an unreadable file is logged and
+  skipped."""
+  from absl import logging  # noqa: PLC0415  (absl logging, as the flare scripts log)
+  excluded = set(int(t) for t in data_config["exclude_tics"])
+  curves = {}
+  for path in fits_files(data_config["fits_dir"]):
+    try:
+      lc = read_light_curve(path, data_config["flux_column"])
+    except errors.AstronetError as e:
+      logging.warning("skipped %s: %s", path, e)
+      continue
+    if lc.tic not in excluded:
+      curves[lc.tic] = lc
+  return curves
+
+
+def event_peaks(data_config: dict, event_catalog: str | None = None
+                ) -> tuple[str | None, dict[int, np.ndarray]]:
+  """(the catalogue event-level scores use, {tic: its peak times (BTJD)}): event_catalog,
+  else the config's first catalogue (none: no peaks)."""
+  catalogs = data_config["catalogs"]
+  path = event_catalog or (catalogs[0] if catalogs else None)
+  return path, ({t: f["tpeak"] for t, f in read_catalog(path).items()} if path else {})
+
+
 def load_or_build(processed_dir: str, fits_dir, catalogs=(), **settings) -> dict:
   """build_dataset over the *.fits of fits_dir (a folder or a list of folders), cached as
   processed_dir/windows_<key>.npz and reused when present (the key covers the files,

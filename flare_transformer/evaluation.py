@@ -58,26 +58,15 @@ def evaluate(config: dict, models: dict, stella_path: str | None = None,
   windows = training.load_windows(config)
   test = windows["test"]
   split_of = {int(t): s for s, w in windows.items() for t in set(w["tic"])}
-  catalogs = config["data"]["catalogs"]
-  event_catalog = event_catalog or (catalogs[0] if catalogs else None)
-  peaks = {t: f["tpeak"] for t, f in (data.read_catalog(event_catalog).items()
-                                       if event_catalog else [])}
-  files = {}
-  for path in data.fits_files(config["data"]["fits_dir"]):
-    try:
-      lc = data.read_light_curve(path, config["data"]["flux_column"])
-    except Exception as e:  # pylint: disable=broad-except
-      logging.warning("skipped %s: %s", path, e)
-      continue
-    if lc.tic not in config["data"]["exclude_tics"]:
-      files[lc.tic] = lc
+  event_catalog, peaks = data.event_peaks(config["data"], event_catalog)
+  files = data.light_curves(config["data"])
   event_stars = sorted(t for t in files if split_of.get(t) in ("val", "test") or t in peaks)
   results = {"windows": {}, "events": {}, "event_catalog": event_catalog,
              "splits": {s: sorted(int(t) for t in set(w["tic"])) for s, w in windows.items()}}
   for name, path in models.items():
     model = path if hasattr(path, "predict") else model_lib.load_model(
         detection.resolve_model_path(path))
-    probs = model.predict(test["x"], batch_size=256, verbose=0)[:, 0]
+    probs = training.predict_probabilities(model, test["x"])
     results["windows"][name] = window_report(test["y"], probs, test)
     results["events"][name] = {}
     for tic in event_stars:

@@ -210,15 +210,13 @@ def run(config: dict, models: dict, output_dir: str, grid: Grid | None = None,
   A star already done for a model (output_dir/stars/<name>_<tic>.json) is reused.
   """
   grid = grid or Grid()
-  catalogs = config["data"]["catalogs"]
-  path = event_catalog or (catalogs[0] if catalogs else None)
-  peaks = {t: f["tpeak"] for t, f in data.read_catalog(path).items()} if path else {}
+  # Injections keep away from every catalogued flare: the config's catalogues and the
+  # event catalogue (by default the config's first).
+  catalogs = list(config["data"]["catalogs"])
+  if event_catalog and event_catalog not in catalogs:
+    catalogs.append(event_catalog)
   merged = data.merge_catalogs(*[data.read_catalog(c) for c in catalogs])
-  curves = {}
-  for fits in data.fits_files(config["data"]["fits_dir"]):
-    lc = data.read_light_curve(fits, config["data"]["flux_column"])
-    if lc.tic not in config["data"]["exclude_tics"]:
-      curves[lc.tic] = lc
+  curves = data.light_curves(config["data"])
   os.makedirs(os.path.join(output_dir, "stars"), exist_ok=True)
   results = {"grid": dataclasses.asdict(grid), "models": {}}
   for name, spec in models.items():
@@ -231,9 +229,8 @@ def run(config: dict, models: dict, output_dir: str, grid: Grid | None = None,
         with open(star_path) as f:
           per_star[tic] = json.load(f)
         continue
-      avoid = np.concatenate([peaks.get(tic, np.zeros(0)),
-                              merged.get(tic, {}).get("tpeak", np.zeros(0))])
-      per_star[tic] = star_recovery(model, curves[tic], avoid, grid, stride)
+      per_star[tic] = star_recovery(model, curves[tic],
+                                    merged.get(tic, {}).get("tpeak", np.zeros(0)), grid, stride)
       atomic_io.write_json(star_path, per_star[tic])
     summary = combine(per_star, grid)
     results["models"][name] = {"scored_by": spec["scored_by"], "stars": sorted(per_star),
@@ -307,8 +304,7 @@ def main(argv):
   else:
     from astronet import pretrained  # noqa: PLC0415
     from flare_transformer import model as model_lib  # noqa: PLC0415  (Keras)
-    tics = [data.read_light_curve(p, config["data"]["flux_column"]).tic
-            for p in data.fits_files(config["data"]["fits_dir"])]
+    tics = sorted(data.light_curves(config["data"]))
     models = {}
     for name in f.pretrained:
       card = pretrained.card(name)
