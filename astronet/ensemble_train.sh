@@ -11,7 +11,8 @@
 # Extra train.py flags can be passed in TRAIN_FLAGS, e.g.
 #   TRAIN_FLAGS="--config_overrides={\"hparams\":{\"batch_size\":128}}"
 # TOGETHER=1 trains all members at once as one Keras model (train_ensemble.py;
-# same directories and seeds, one process: what to use on a GPU).
+# same directories and seeds, one process: faster on a GPU, and on a CPU with
+# TRAIN_FLAGS="--intra_op_threads=1 --inter_op_threads=2").
 set -euo pipefail
 
 if [ "$#" -ne 3 ]; then

@@ -39,7 +39,8 @@ def main(argv):
   if FLAGS.restore_optimizer and not FLAGS.warm_start_from:
     raise app.UsageError("--restore_optimizer needs --warm_start_from")
   from tf_util import distribute  # pylint: disable=import-outside-toplevel
-  distribute.set_up_early(FLAGS.distribution)
+  distribute.set_up_early(FLAGS.distribution, FLAGS.intra_op_threads,
+                          FLAGS.inter_op_threads)
   # TensorFlow only once the flags are known good (--help stays fast).
   # pylint: disable=import-outside-toplevel
   import keras

@@ -42,6 +42,8 @@ def main(argv):
       raise app.UsageError("--{} is not supported by train_ensemble.py (member seeds "
                            "come from --seed_base)".format(unsupported))
   # pylint: disable=import-outside-toplevel
+  from tf_util import distribute
+  distribute.set_up_early(None, FLAGS.intra_op_threads, FLAGS.inter_op_threads)
   from astronet.ops import ensemble_training
   from astronet.ops import evaluation
   from astronet.ops import training

@@ -43,7 +43,8 @@ def main(argv):
   if not FLAGS.train_files or not FLAGS.model_dir:
     raise app.UsageError("--train_files and --model_dir are required")
   from tf_util import distribute  # pylint: disable=import-outside-toplevel
-  distribute.set_up_early(FLAGS.distribution)
+  distribute.set_up_early(FLAGS.distribution, FLAGS.intra_op_threads,
+                          FLAGS.inter_op_threads)
   # pylint: disable=import-outside-toplevel
   import keras
 

@@ -95,6 +95,19 @@ def ffd(stars: list[dict], completeness: dict | None = None, x_min: float | None
   return out
 
 
+def fit_line(star: dict, num_points: int = 50) -> tuple[np.ndarray, np.ndarray]:
+  """(x, nu(>= x)) of a star's power-law fit, from its x_min to its largest flare.
+
+  The line starts at the plotted cumulative rate at x_min — the
+  completeness-weighted one when the rates were corrected — so that it lies
+  on the FFD it was fitted to: nu(>= x) = nu(>= x_min) (x / x_min)^(1 - alpha).
+  """
+  fit = star["fit"]
+  grid = np.geomspace(fit["x_min"], star["x"].max(), num_points)
+  at_x_min = star["rate"][star["x"] >= fit["x_min"]][-1]  # x descending, rate cumulative
+  return grid, at_x_min * (grid / fit["x_min"]) ** (1 - fit["alpha"])
+
+
 def plot(result: dict, quantity: str, path: str) -> None:
   from astronet import plotting  # noqa: PLC0415  (matplotlib)
   fig, ax = plotting.plt.subplots(figsize=(7, 5))
@@ -106,10 +119,7 @@ def plot(result: dict, quantity: str, path: str) -> None:
         fit["alpha"], fit["alpha_err"]) if np.isfinite(fit["alpha"]) else "")
     line, = ax.step(star["x"], star["rate"], where="post", label=label)
     if np.isfinite(fit["alpha"]):
-      grid = np.geomspace(fit["x_min"], star["x"].max(), 50)
-      above = np.sum(star["x"] >= fit["x_min"]) / star["observed_days"]
-      ax.plot(grid, above * (grid / fit["x_min"]) ** (1 - fit["alpha"]), "--",
-              color=line.get_color(), alpha=0.7)
+      ax.plot(*fit_line(star), "--", color=line.get_color(), alpha=0.7)
   ax.set(xscale="log", yscale="log", ylabel="cumulative rate ν(≥ x) per day",
          xlabel={"energy_erg": "flare energy, TESS band (erg)",
                  "ed_s": "equivalent duration (s)"}[quantity],

@@ -78,6 +78,25 @@ def test_power_law_index_is_recovered():
   assert np.isnan(ffd.power_law_fit(np.array([5.0]))["alpha"])
 
 
+def test_ffd_fit_line_lies_on_the_corrected_rates():
+  """The plotted power law starts at the plotted (completeness-weighted) rate at
+  x_min, and follows the corrected FFD of a power-law sample."""
+  rng = np.random.default_rng(4)
+  sample = 10.0 * (1 - rng.random(2000)) ** (-1 / (2.0 - 1))
+  star = {"tic": 1, "observed_days": 20.0, "values": sample}
+  completeness = {"ed_s": [0, 1e9], "recovery": [0.25, 0.25]}
+  result = ffd.ffd([star], completeness, x_min=30.0)["1"]
+  x, line = ffd.fit_line(result)
+  plotted_at_x_min = result["rate"][result["x"] >= 30.0][-1]
+  assert line[0] == pytest.approx(plotted_at_x_min)
+  # Four times the uncorrected count rate (recovery 0.25) above x_min.
+  assert line[0] == pytest.approx(4 * np.sum(sample >= 30.0) / 20.0)
+  # Along the sample, the line tracks the corrected rate within its noise.
+  middle = np.interp(100.0, x, line)
+  observed = result["rate"][result["x"] >= 100.0][-1]
+  assert abs(middle - observed) / observed < 0.25
+
+
 def test_ffd_cli_from_predict_outputs(tmp_path):
   rng = np.random.default_rng(0)
   path = tmp_path / "flares.csv"

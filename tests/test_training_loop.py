@@ -62,6 +62,26 @@ def test_run_steps_runs_hooks_and_stops_on_a_non_finite_loss():
     training_loop.run_steps(step, iter([1.0, np.nan]), counter, 9, verbose=False)
 
 
+def test_run_steps_writes_the_mean_loss_every_summary_steps(tmp_path):
+  counter = tf.Variable(0, dtype=tf.int64)
+  writers = [tf.summary.create_file_writer(str(tmp_path / name)) for name in ("a", "b")]
+
+  def step(batch):
+    counter.assign_add(1)
+    return np.array([batch, 10 * batch], np.float32)  # Two members' losses.
+
+  training_loop.run_steps(step, iter([1.0, 2.0, 3.0, 4.0, 5.0]), counter, 5, [], writers,
+                          verbose=False, summary_every_steps=2)
+  for name, scale in (("a", 1), ("b", 10)):
+    written = []
+    for path in sorted((tmp_path / name).iterdir()):
+      for event in tf.compat.v1.train.summary_iterator(str(path)):
+        for value in event.summary.value:
+          written.append((event.step, float(tf.make_ndarray(value.tensor))))
+    # Steps 1-2, 3-4 and the last one, 5.
+    assert written == [(2, 1.5 * scale), (4, 3.5 * scale), (5, 5.0 * scale)]
+
+
 def test_run_epochs_stops_when_the_hook_says_so():
   epochs = []
   run = training_loop.run_epochs(lambda b: b, [1.0, 3.0], 10,

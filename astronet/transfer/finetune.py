@@ -217,7 +217,8 @@ def main(argv):
     raise app.UsageError("--pretrained={} is an ensemble; fine-tune from one model (e.g. "
                          "--pretrained=triage)".format(FLAGS.pretrained))
   from tf_util import distribute  # pylint: disable=import-outside-toplevel
-  distribute.set_up_early(FLAGS.distribution)
+  distribute.set_up_early(FLAGS.distribution, FLAGS.intra_op_threads,
+                          FLAGS.inter_op_threads)
   import keras  # pylint: disable=import-outside-toplevel
   if FLAGS.seed is not None:
     keras.utils.set_random_seed(FLAGS.seed)

@@ -53,8 +53,8 @@ def model_source(flag_values, model_flag: str = "model_dir") -> tuple[str, bool]
 
 
 def define_device_flags() -> None:
-  """--distribution, --mixed_precision and --jit_compile (train.py, finetune.py,
-  astrowavenet/trainer.py)."""
+  """--distribution, --mixed_precision, --jit_compile and the thread pools
+  (train.py, train_ensemble.py, finetune.py, astrowavenet/trainer.py)."""
   flags.DEFINE_enum("distribution", None, ["none", "mirrored", "one_device", "multi_worker"],
                     "tf.distribute strategy: mirrored = every local GPU (one device on CPU); "
                     "multi_worker = the machines of TF_CONFIG (run the same command on "
@@ -62,6 +62,11 @@ def define_device_flags() -> None:
   flags.DEFINE_boolean("mixed_precision", False, "float16 compute with float32 weights "
                        "(mixed_float16) and loss scaling; for GPUs.")
   flags.DEFINE_boolean("jit_compile", False, "Compile the train step with XLA.")
+  flags.DEFINE_integer("intra_op_threads", 0, "TensorFlow threads inside one op (0: "
+                       "TensorFlow's default, one per core).", lower_bound=0)
+  flags.DEFINE_integer("inter_op_threads", 0, "TensorFlow ops run at once (0: TensorFlow's "
+                       "default). An ensemble trained together on a small CPU is faster "
+                       "with --intra_op_threads=1 --inter_op_threads=2.", lower_bound=0)
 
 
 def define_step_flags(default_train_steps: int) -> None:
