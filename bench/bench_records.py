@@ -30,7 +30,7 @@ import pandas as pd
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from astronet.data import generate_input_records as gir  # pylint: disable=g-import-not-at-top
+from astronet.data import record_generation  # pylint: disable=g-import-not-at-top
 from astronet.data import records
 from astronet.data import tce_table
 from bench import bench_util  # pylint: disable=g-import-not-at-top
@@ -62,8 +62,8 @@ def tess_table(num_tces: int) -> pd.DataFrame:
 def time_run(table, config, num_workers, out_dir, num_shards=4):
   partitions = tce_table.split_into_shards(table, "bench", num_shards)
   start = time.perf_counter()
-  results = gir.generate_records(partitions, config, out_dir, num_workers, "spawn",
-                                 overwrite=True)
+  results = record_generation.generate_records(partitions, config, out_dir, num_workers,
+                                               "spawn", overwrite=True)
   elapsed = time.perf_counter() - start
   assert sum(r.num_written for r in results) == len(table), "some TCEs failed"
   return elapsed, {p.name: (pathlib.Path(out_dir) / p.name).read_bytes() for p in partitions}

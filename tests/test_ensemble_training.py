@@ -110,6 +110,7 @@ def test_train_ensemble_cli_then_batch_predict_average(train_files, test_data, t
       capture_output=True, text=True, timeout=600, cwd=tmp_path)
   proc = run("train_ensemble.py", "--train_files=" + train_files, "--model_dir=ens",
              "--train_steps=2", "--num_models=2", "--seed_base=10",
+             "--intra_op_threads=1", "--inter_op_threads=2",
              "--shuffle_buffer_size=64", "--config_overrides=" + json.dumps(FAST))
   assert proc.returncode == 0, proc.stderr[-2000:]
   runs = json.loads((tmp_path / "ens" / "model_2" / "training.json").read_text())["runs"]
@@ -122,6 +123,21 @@ def test_train_ensemble_cli_then_batch_predict_average(train_files, test_data, t
   proc = run("train_ensemble.py", "--train_files=" + train_files, "--model_dir=e2",
              "--num_models=2", "--seed=3")
   assert proc.returncode != 0 and "--seed is not supported" in proc.stderr
+
+
+def test_set_up_early_sizes_the_thread_pools():
+  import subprocess
+  import sys
+
+  from tests.conftest import ROOT
+  code = ("from tf_util import distribute; distribute.set_up_early(None, 1, 2); "
+          "import tensorflow as tf; tf.constant(1.0) + 1; "
+          "print(tf.config.threading.get_intra_op_parallelism_threads(), "
+          "tf.config.threading.get_inter_op_parallelism_threads())")
+  proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                        timeout=120, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert proc.stdout.split() == ["1", "2"]
 
 
 def test_mixed_precision_and_xla_ensemble_steps(train_files, tmp_path):
