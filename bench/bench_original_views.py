@@ -42,6 +42,20 @@ def _best(stages_fn, repeats: int) -> tuple[np.ndarray, np.ndarray]:
   return best, views
 
 
+def _stages(read, detrend, views):
+  """A function timing one TCE: read(kepid, dir), detrend(time, flux), views(time, flux)."""
+  def run():
+    t = [time.perf_counter()]
+    all_time, all_flux = read(KEPID, str(KEPLER_FITS_DIR))
+    t.append(time.perf_counter())
+    tm, fl = detrend(all_time, all_flux)
+    t.append(time.perf_counter())
+    values = views(tm, fl)
+    t.append(time.perf_counter())
+    return np.diff(t), values
+  return run
+
+
 def original_stages():
   """A function timing one TCE with the original's preprocess module.
 
@@ -64,33 +78,20 @@ def original_stages():
       if not os.path.realpath(path).startswith(checkout):
         raise SystemExit("{} was imported from {}, not from {}".format(name, path, checkout))
 
-  def run():
-    t = [time.perf_counter()]
-    all_time, all_flux = original.read_light_curve(KEPID, str(KEPLER_FITS_DIR))
-    t.append(time.perf_counter())
-    tm, fl = original.process_light_curve(all_time, all_flux)
-    t.append(time.perf_counter())
+  def views(tm, fl):
     tm, fl = original.phase_fold_and_sort_light_curve(tm, fl, PERIOD, T0)
-    views = np.concatenate([original.global_view(tm, fl, PERIOD),
-                            original.local_view(tm, fl, PERIOD, DURATION)])
-    t.append(time.perf_counter())
-    return np.diff(t), views
-  return run
+    return np.concatenate([original.global_view(tm, fl, PERIOD),
+                           original.local_view(tm, fl, PERIOD, DURATION)])
+  return _stages(original.read_light_curve, original.process_light_curve, views)
 
 
 def project_stages():
   from astronet.data import preprocess  # pylint: disable=import-outside-toplevel
 
-  def run():
-    t = [time.perf_counter()]
-    all_time, all_flux = preprocess.read_light_curve(KEPID, str(KEPLER_FITS_DIR))
-    t.append(time.perf_counter())
-    tm, fl = preprocess.process_light_curve(all_time, all_flux)
-    t.append(time.perf_counter())
+  def views(tm, fl):
     views = preprocess.generate_views(tm, fl, PERIOD, T0, DURATION)
-    t.append(time.perf_counter())
-    return np.diff(t), np.concatenate([views["global_view"], views["local_view"]])
-  return run
+    return np.concatenate([views["global_view"], views["local_view"]])
+  return _stages(preprocess.read_light_curve, preprocess.process_light_curve, views)
 
 
 def _original_in_worker(exoplanet_ml_dir: str, repeats: int) -> tuple[np.ndarray, np.ndarray]:
