@@ -34,6 +34,17 @@ def test_robust_mean(golden_functions):
                              rtol=1e-12)
 
 
+def test_robust_mean_std_is_numpys_bit_for_bit(golden_functions):
+  """robust_mean's own std (the clipping thresholds hang on it) equals np.std exactly."""
+  rng = np.random.default_rng(0)
+  flux = golden_functions["q3_flux"]
+  samples = [flux, flux - np.median(flux), flux[: 1001], flux[5:17]]
+  samples += [rng.normal(size=n) * rng.uniform(1e-6, 1e3) + rng.uniform(-1e3, 1e3)
+              for n in (2, 3, 8, 9, 100, 4097) for _ in range(20)]
+  for values in samples:
+    assert robust_mean._std(values.copy()) == np.std(values)  # pylint: disable=protected-access
+
+
 def test_robust_mean_zero_mad_falls_back():
   y = np.array([1.0] * 6 + [2.0, 50.0])
   _, _, mask = robust_mean.robust_mean(y, cut=3)

@@ -37,6 +37,20 @@ def _median(values: np.ndarray):
   return (part[k - 1] + part[k]) / 2
 
 
+def _std(values: np.ndarray) -> float:
+  """np.std of a 1D float64 array, bit for bit, at half its cost.
+
+  The same operations as numpy's _var: pairwise sum / n for the mean, the
+  squared deviations, pairwise sum / n, square root; without numpy's argument
+  handling, which costs as much as the sums for the few thousand points of a
+  spline segment (robust_mean runs twice per clipping pass).
+  """
+  n = values.size
+  deviations = values - np.add.reduce(values) / n
+  np.multiply(deviations, deviations, out=deviations)
+  return np.sqrt(np.add.reduce(deviations) / n)
+
+
 def robust_mean(y: np.ndarray, cut: float) -> tuple[float, float, np.ndarray]:
   """Computes a robust mean estimate in the presence of outliers.
 
@@ -66,10 +80,11 @@ def robust_mean(y: np.ndarray, cut: float) -> tuple[float, float, np.ndarray]:
   # Two rounds: clip with the current sigma, re-estimate sigma from the
   # survivors and correct it for the trimming.
   correction = _trimmed_sigma_correction(cut)
+  std = _std if y.dtype == np.float64 and y.ndim == 1 else np.std
   mask = absdev <= cut * sigma
-  sigma = np.std(y[mask]) / correction
+  sigma = std(y[mask]) / correction
   mask = absdev <= cut * sigma
-  sigma = np.std(y[mask]) / correction
+  sigma = std(y[mask]) / correction
 
   mean = np.mean(y[mask])
   mean_stddev = sigma / np.sqrt(len(y) - 1.0)
