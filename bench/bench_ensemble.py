@@ -115,8 +115,10 @@ def main():
                                               "bench_ensemble.json"))
   args = parser.parse_args()
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  tf.config.threading.set_intra_op_parallelism_threads(args.intra_op_threads)
-  tf.config.threading.set_inter_op_parallelism_threads(args.inter_op_threads)
+
+  from tf_util import distribute  # pylint: disable=import-outside-toplevel
+  # The scripts' thread set-up, so both ways run as train.py / train_ensemble.py would.
+  distribute.set_up_early(None, args.intra_op_threads, args.inter_op_threads)
 
   from astronet import models  # pylint: disable=import-outside-toplevel
   from astronet.ops import ensemble_training  # pylint: disable=import-outside-toplevel

@@ -60,14 +60,6 @@ def _device() -> str:
     return "no GPU ({})".format(platform.processor() or platform.machine())
 
 
-def _lookup(results: dict, key: str):
-  for part in key.split("."):
-    if not isinstance(results, dict) or part not in results:
-      return None
-    results = results[part]
-  return results
-
-
 def _table(results: dict) -> list[str]:
   def fmt(value, spec="{:.3g}"):
     return "-" if value is None else spec.format(value)
@@ -78,27 +70,27 @@ def _table(results: dict) -> list[str]:
     rows += [
         ("{}-member ensemble together ({})".format(r.get("num_models", "?"),
                                                   name.split("_", 1)[1]), "member-steps/s",
-         fmt(_lookup(r, "together_member_steps_per_s")), ""),
-        ("  vs one by one, step loop", "×", fmt(_lookup(r, "together_vs_sequential")), "≥ 1×"),
+         fmt(bench_util.lookup(r, "together_member_steps_per_s")), ""),
+        ("  vs one by one, step loop", "×", fmt(bench_util.lookup(r, "together_vs_sequential")), "≥ 1×"),
         ("  {} × 14,000-step reproduction, together (estimated)".format(
             r.get("num_models", "?")), "min",
-         fmt(_lookup(r, "reproduction_minutes_together")), "≤ 5"),
+         fmt(bench_util.lookup(r, "reproduction_minutes_together")), "≤ 5"),
     ]
   flares = results.get("flares") or {}
-  train_rate = _lookup(flares, "transformer.train_windows_per_s")
+  train_rate = bench_util.lookup(flares, "transformer.train_windows_per_s")
   rows += [
       ("flare transformer training", "windows/s", fmt(train_rate), ""),
       ("  epoch of the shipped training set ({:,} windows)".format(FLARE_TRAIN_WINDOWS), "s",
        fmt(FLARE_TRAIN_WINDOWS / train_rate if train_rate else None), ""),
       ("flare transformer inference", "windows/s",
-       fmt(_lookup(flares, "transformer.inference_windows_per_s")), ""),
+       fmt(bench_util.lookup(flares, "transformer.inference_windows_per_s")), ""),
   ]
   astromer = results.get("astromer") or {}
   rows += [
       ("ASTROMER pretraining, batch {}".format(astromer.get("batch_size", "?")), "steps/s",
-       fmt(_lookup(astromer, "pretrain_steps_per_s")), ""),
+       fmt(bench_util.lookup(astromer, "pretrain_steps_per_s")), ""),
       ("ASTROMER encode, 51 real MACHO curves", "curves/s",
-       fmt(_lookup(astromer, "encode_real_macho_curves_per_s")), ""),
+       fmt(bench_util.lookup(astromer, "encode_real_macho_curves_per_s")), ""),
   ]
   return ["| workload | unit | value | target |", "|---|---|---|---|"] + [
       "| {} | {} | {} | {} |".format(*row) for row in rows]

@@ -85,15 +85,6 @@ FIGURES = (
 )
 
 
-def _lookup(results: dict, key: str):
-  value = results
-  for part in key.split("."):
-    if not isinstance(value, dict) or part not in value:
-      return None
-    value = value[part]
-  return value
-
-
 def main():
   parser = argparse.ArgumentParser(description=__doc__)
   parser.add_argument("--only", default="", help="comma-separated benchmarks to run")
@@ -117,7 +108,7 @@ def main():
       latest["results"][name] = json.loads(path.read_text())
   lines = ["| benchmark | figure | value | unit | target |", "|---|---|---|---|---|"]
   for name, key, what, unit, target in FIGURES:
-    value = _lookup(latest["results"].get(name, {}), key)
+    value = bench_util.lookup(latest["results"].get(name, {}), key)
     lines.append("| {} | {} | {} | {} | {} |".format(
         name, what, "-" if value is None else "{:.3g}".format(value), unit, target or ""))
   bench_util.write_results(str(bench_util.RESULTS_DIR / "latest.json"), latest)
