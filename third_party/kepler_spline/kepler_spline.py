@@ -102,12 +102,12 @@ def kepler_spline(time: np.ndarray,
     if spline is None:
       mask = np.ones_like(time, dtype=bool)
     else:
-      new_mask = robust_mean.robust_mean(flux - spline, cut=outlier_cut)[2]
-      if np.all(new_mask == mask):
+      new_mask = robust_mean.inlier_mask(flux - spline, cut=outlier_cut)
+      if np.array_equal(new_mask, mask):
         break  # Converged.
       mask = new_mask
 
-    if np.sum(mask) < 4:
+    if np.count_nonzero(mask) < 4:
       # The outliers were such a large fraction of the segment that the
       # previous spline is probably junk too.
       raise InsufficientPointsError(

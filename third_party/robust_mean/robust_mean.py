@@ -51,6 +51,40 @@ def _std(values: np.ndarray) -> float:
   return np.sqrt(np.add.reduce(deviations) / n)
 
 
+def inlier_mask(y: np.ndarray, cut: float) -> np.ndarray:
+  """The mask of `robust_mean(y, cut)`: False where y is an outlier.
+
+  The median absolute deviation from the median gives a first sigma; points
+  within `cut` sigmas of the median give a second (their standard deviation,
+  corrected for the trimming), and the points within `cut` of those sigmas
+  are the inliers.
+
+  Args:
+    y: 1D array, assumed normally distributed with outliers.
+    cut: Points more than this many standard deviations from the median are
+      outliers.
+
+  Returns:
+    Boolean array, same length as y.
+  """
+  y = np.asarray(y)
+  if y.ndim != 1 or not y.size or np.isnan(np.add.reduce(y, axis=None)):
+    median = np.median(y)  # numpy's own handling of the unusual cases (NaN, inf - inf).
+    absdev = np.abs(y - median)
+    sigma = _MAD_TO_SIGMA * np.median(absdev)
+  else:
+    absdev = np.abs(y - _median(y))
+    sigma = _MAD_TO_SIGMA * _median(absdev)
+  # A zero MAD (more than half the points identical) falls back to the mean
+  # absolute deviation.
+  if sigma < 1.0e-24:
+    sigma = _MEAN_ABSDEV_TO_SIGMA * np.mean(absdev)
+  std = _std if y.dtype == np.float64 and y.ndim == 1 else np.std
+  mask = absdev <= cut * sigma
+  sigma = std(y[mask]) / _trimmed_sigma_correction(cut)
+  return absdev <= cut * sigma
+
+
 def robust_mean(y: np.ndarray, cut: float) -> tuple[float, float, np.ndarray]:
   """Computes a robust mean estimate in the presence of outliers.
 
@@ -62,30 +96,12 @@ def robust_mean(y: np.ndarray, cut: float) -> tuple[float, float, np.ndarray]:
   Returns:
     mean: Robust estimate of the mean of y.
     mean_stddev: Standard deviation of that mean.
-    mask: Boolean array, same length as y; False marks outliers.
+    mask: Boolean array, same length as y; False marks outliers (`inlier_mask`).
   """
   y = np.asarray(y)
-  if y.ndim != 1 or not y.size or np.isnan(y).any():
-    median = np.median(y)  # numpy's own handling of the unusual cases.
-    absdev = np.abs(y - median)
-    sigma = _MAD_TO_SIGMA * np.median(absdev)
-  else:
-    absdev = np.abs(y - _median(y))
-    sigma = _MAD_TO_SIGMA * _median(absdev)
-  # A zero MAD (more than half the points identical) falls back to the mean
-  # absolute deviation.
-  if sigma < 1.0e-24:
-    sigma = _MEAN_ABSDEV_TO_SIGMA * np.mean(absdev)
-
-  # Two rounds: clip with the current sigma, re-estimate sigma from the
-  # survivors and correct it for the trimming.
-  correction = _trimmed_sigma_correction(cut)
-  std = _std if y.dtype == np.float64 and y.ndim == 1 else np.std
-  mask = absdev <= cut * sigma
-  sigma = std(y[mask]) / correction
-  mask = absdev <= cut * sigma
-  sigma = std(y[mask]) / correction
-
+  mask = inlier_mask(y, cut)
+  # The inliers' sigma, corrected for the trimming, as in `inlier_mask`.
+  sigma = np.std(y[mask]) / _trimmed_sigma_correction(cut)
   mean = np.mean(y[mask])
   mean_stddev = sigma / np.sqrt(len(y) - 1.0)
   return mean, mean_stddev, mask
