@@ -226,17 +226,62 @@ def test_bspline_not_positive_definite_is_reported():
     bspline.fit(x, y, 2.0)
 
 
-def test_masked_fitter_equals_fit_on_subset(kepler90_segments):
+def test_segment_fitter_equals_fit_on_subset(kepler90_segments):
   time, flux = kepler90_segments[0][0], kepler90_segments[1][0]
   x = (time - time.min()) / (time.max() - time.min())
-  fitter = bspline.MaskedFitter(x, flux, 0.1)
+  fitter = bspline.SegmentFitter(x, flux)
   # No points dropped; a few (the full sums downdated); a whole knot interval
   # (summed directly: downdating would cancel too much); the first points (new knots).
   for drop in (slice(0, 0), slice(100, 140), slice(300, 330), slice(0, 5)):
     mask = np.ones(len(x), bool)
     mask[drop] = False
-    np.testing.assert_allclose(fitter.fit_and_evaluate(mask),
-                               bspline.fit(x[mask], flux[mask], 0.1).value(x), rtol=1e-14, atol=0)
+    values, _ = fitter.fit_and_evaluate(mask, 0.1)
+    np.testing.assert_allclose(values, bspline.fit(x[mask], flux[mask], 0.1).value(x),
+                               rtol=1e-14, atol=0)
+
+
+def test_segment_fitter_shares_fits_of_spacings_with_the_same_knots(kepler90_segments):
+  time, flux = kepler90_segments[0][0], kepler90_segments[1][0]
+  x = (time - time.min()) / (time.max() - time.min())
+  fitter = bspline.SegmentFitter(x, flux)
+  mask = np.ones(len(x), bool)
+  mask[50:60] = False
+  # 0.34 and 0.45 both give 3 break points over [0, 1]; 0.3 gives 4.
+  a, key_a = fitter.fit_and_evaluate(mask, 0.34)
+  b, key_b = fitter.fit_and_evaluate(mask, 0.45)
+  c, key_c = fitter.fit_and_evaluate(mask, 0.3)
+  assert key_a == key_b != key_c and b is a
+  np.testing.assert_array_equal(a, bspline.SegmentFitter(x, flux).fit_and_evaluate(mask, 0.45)[0])
+  assert not np.array_equal(a, c)
+
+
+def test_choose_kepler_spline_equals_separate_fits(kepler90_segments):
+  """The fits shared between spacings change nothing: each spacing's splines,
+  masks and errors are those of separate kepler_spline calls."""
+  all_time, all_flux = [list(a) for a in kepler90_segments]
+  bkspaces = np.logspace(np.log10(0.02), np.log10(20), 12)
+  for bkspace in bkspaces:
+    spline, metadata = kepler_spline.choose_kepler_spline(
+        all_time, all_flux, [bkspace], verbose=False)
+    alone = []
+    for time, flux in zip(all_time, all_flux):
+      try:
+        alone.append(kepler_spline.kepler_spline(time, flux, bkspace))
+      except errors.AstronetError as e:
+        alone.append(e)
+    if any(isinstance(a, kepler_spline.SplineError) for a in alone):
+      assert metadata.bad_bkspaces == [bkspace]
+      continue
+    for piece, mask, a in zip(spline, metadata.light_curve_mask, alone):
+      np.testing.assert_array_equal(piece, a[0])
+      np.testing.assert_array_equal(mask, a[1])
+  # All spacings in one call: the same choice as one call per spacing.
+  best, metadata = kepler_spline.choose_kepler_spline(all_time, all_flux, bkspaces, verbose=False)
+  bics = [kepler_spline.choose_kepler_spline(all_time, all_flux, [b], verbose=False)[1].bic
+          for b in bkspaces]
+  finite = [b for b in bics if b is not None]
+  assert metadata.bic == min(finite) and len(finite) < len(bics)
+  assert metadata.bkspace == bkspaces[bics.index(min(finite))]
 
 
 def test_downdated_sums_equal_direct_sums(kepler90_segments):

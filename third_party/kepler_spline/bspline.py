@@ -56,29 +56,61 @@ def breakpoints(x: np.ndarray, bkspace: float) -> np.ndarray:
   return breakpoints_over(x.min(), x.max(), bkspace)
 
 
+# Multiples of the spacing of the ORDER - 1 padding points beyond each end.
+_PAD = np.arange(1, ORDER, dtype=np.float32)
+
+
+def num_breakpoints(span: float, bkspace: float) -> int:
+  """Break points (before padding) over data spanning `span`, as pydl: at least 2."""
+  return max(int(span / bkspace) + 1, 2)
+
+
 def breakpoints_over(start: float, stop: float, bkspace: float) -> np.ndarray:
-  """`breakpoints` of data whose minimum is `start` and maximum `stop`."""
+  """`breakpoints` of data whose minimum is `start` and maximum `stop`.
+
+  They depend on `bkspace` only through `num_breakpoints`.
+  """
+  return _breakpoints(start, stop, num_breakpoints(stop - start, bkspace))
+
+
+def _breakpoints(start: float, stop: float, num: int) -> np.ndarray:
   span = stop - start
-  num = max(int(span / bkspace) + 1, 2)
   # pydl builds the points from a float32 index times the spacing; keep that
   # rounding so the break points (and the fit) are the same to the last bit.
   inner = np.arange(num, dtype=np.float32) * (span / float(num - 1)) + start
-  inner[inner.argmin()] = min(inner.min(), start)
-  inner[inner.argmax()] = max(inner.max(), stop)
+  # pydl sets the (first) smallest point to min(it, start) and then the
+  # (first) largest to max(it, stop); the points are ascending, so the
+  # smallest is the first one.
+  inner[0] = min(inner[0], start)
+  top = inner.argmax()
+  inner[top] = max(inner[top], stop)
   step = (inner[1] - inner[0]) * np.float32(1.0)
-  pad = np.arange(1, ORDER, dtype=np.float32)
-  return np.concatenate([inner[0] - step * pad[::-1], inner, inner[-1] + step * pad])
+  knots = np.empty(num + 2 * (ORDER - 1), dtype=np.result_type(inner, step))
+  knots[:ORDER - 1] = inner[0] - step * _PAD[::-1]
+  knots[ORDER - 1:num + ORDER - 1] = inner
+  knots[num + ORDER - 1:] = inner[-1] + step * _PAD
+  return knots
 
 
-def knot_intervals(knots: np.ndarray, x: np.ndarray) -> np.ndarray:
+def knot_intervals(knots: np.ndarray, x: np.ndarray, sorted_x: bool = False) -> np.ndarray:
   """Index `i` of the knot interval of each x, clipped to the fitted range.
 
   The interval is the smallest i >= ORDER - 1 with x <= knots[i + 1] (points
   beyond the ends fall into the first or last interval, as in pydl's intrv).
+  `sorted_x`: x is in ascending order (no NaN), which allows a faster search.
   """
   last = knots.size - ORDER - 1
-  first_not_below = np.searchsorted(knots, x, side="left")
-  return np.clip(first_not_below - 1, ORDER - 1, last)
+  if not sorted_x:
+    first_not_below = np.searchsorted(knots, x, side="left")
+    return np.clip(first_not_below - 1, ORDER - 1, last)
+  # Sorted x: the points of each interval are a run, found by searching the
+  # few knots among the points (the same comparisons, far fewer of them).
+  bounds = np.empty(knots.size + 2, dtype=np.intp)
+  bounds[0], bounds[-1] = 0, x.size
+  bounds[1:-1] = x.searchsorted(knots, side="right")
+  intervals = np.arange(-1, knots.size)
+  np.minimum(np.maximum(intervals, ORDER - 1, out=intervals), last, out=intervals)
+  return intervals.repeat(bounds[1:] - bounds[:-1])
 
 
 def basis_values(knots: np.ndarray, x: np.ndarray, left: np.ndarray) -> np.ndarray:
@@ -87,33 +119,49 @@ def basis_values(knots: np.ndarray, x: np.ndarray, left: np.ndarray) -> np.ndarr
   Row r is the basis function of coefficient `left - (ORDER - 1) + r`
   (de Boor's recursion, as pydl's bsplvn, on whole arrays).
   """
-  values = [np.ones_like(x)]
+  index = np.arange(knots.size) + _NEIGHBOUR_SHIFTS
+  np.minimum(np.maximum(index, 0, out=index), knots.size - 1, out=index)
+  neighbours = knots[index].take(left, axis=1)
+  values = [np.ones(x.shape, dtype=x.dtype)]
   delta_right, delta_left = [], []
   for j in range(ORDER - 1):
-    delta_right.append(knots[left + j + 1] - x)
-    delta_left.append(x - knots[left - j])
-    saved = 0.0
+    delta_right.append(neighbours[j] - x)
+    delta_left.append(x - neighbours[ORDER - 1 + j])
+    saved = None
     for r in range(j + 1):
       term = values[r] / (delta_right[r] + delta_left[j - r])
-      values[r] = term * delta_right[r] + saved
+      # bsplvn adds saved = 0.0 for r = 0, which changes nothing but the sign
+      # of a -0.0 (only possible when extrapolating beyond the knots).
+      values[r] = term * delta_right[r] if saved is None else term * delta_right[r] + saved
       saved = term * delta_left[j - r]
     values.append(saved)
-  return np.stack(values)
+  result = np.empty((ORDER, x.size), dtype=values[0].dtype)
+  for r, row in enumerate(values):
+    result[r] = row
+  return result
 
 
 # (r, d) of the band terms: basis r times basis r + d, d = 0..ORDER-1-r.
 _BAND_TERMS = tuple(np.array(v) for v in zip(*[(r, d) for r in range(ORDER)
                                                for d in range(ORDER - r)]))
+# Grid cell of each product row (band terms, then b_r * y in row ORDER) for a
+# point in interval `first`: row * size + first + column offset.
+_GRID_ROWS = np.concatenate([_BAND_TERMS[1], np.full(ORDER, ORDER)])[:, None]
+_GRID_COLUMNS = np.concatenate([_BAND_TERMS[0], np.arange(ORDER)])[:, None]
+# Row j: knots[i + j + 1] (j < ORDER - 1), then knots[i - j]: the knots de
+# Boor's recursion needs around interval i.
+_NEIGHBOUR_SHIFTS = np.concatenate([np.arange(1, ORDER), -np.arange(ORDER - 1)])[:, None]
 _PBTRF, _PBTRS = linalg.get_lapack_funcs(("pbtrf", "pbtrs"), dtype=np.float64)
 
 
 class Basis:
   """Knot intervals and basis values of points x for one knot vector."""
 
-  def __init__(self, knots: np.ndarray, x: np.ndarray):
+  def __init__(self, knots: np.ndarray, x: np.ndarray, sorted_x: bool = False):
     self.knots = knots
-    self.first = knot_intervals(knots, x) - (ORDER - 1)
+    self.first = knot_intervals(knots, x, sorted_x) - (ORDER - 1)
     self.values = basis_values(knots, x, self.first + (ORDER - 1))
+    self._coefficient_index = None  # [ORDER, len(x)], made by the first evaluate
 
   @property
   def num_coeffs(self) -> int:
@@ -122,8 +170,11 @@ class Basis:
   def evaluate(self, coefficients: np.ndarray) -> np.ndarray:
     # One gather of the ORDER coefficients under each point; the sum over
     # axis 0 adds the rows in order, as a running sum would.
-    gathered = coefficients[self.first + np.arange(ORDER)[:, None]]
-    return np.add.reduce(self.values * gathered, axis=0)
+    if self._coefficient_index is None:
+      self._coefficient_index = self.first + np.arange(ORDER)[:, None]
+    products = coefficients.take(self._coefficient_index)
+    np.multiply(self.values, products, out=products)
+    return np.add.reduce(products, axis=0)
 
 
 # Downdating (full sums minus the excluded points' terms) is used while every
@@ -150,26 +201,34 @@ class NormalEquations:
     r_index, d_index = _BAND_TERMS
     # Rows 0..9: band products b_r * b_(r+d) into band[d, first + r];
     # rows 10..13: b_r * y into rhs[first + r].
-    self.products = np.concatenate([basis.values[r_index] * basis.values[r_index + d_index],
-                                    basis.values * y])
-    self.offsets = np.concatenate([d_index * size + r_index, ORDER * size + np.arange(ORDER)])
+    values = basis.values
+    self.products = np.empty((r_index.size + ORDER, values.shape[1]))
+    for row, (r, d) in enumerate(zip(r_index, d_index)):
+      np.multiply(values[r], values[r + d], out=self.products[row])
+    np.multiply(values, y, out=self.products[r_index.size:])
+    self.offsets = _GRID_ROWS * size + _GRID_COLUMNS
     self.grid_size = (ORDER + 1) * size
     # Points in the same knot interval add into the same cells: sum each run
     # of equal intervals (contiguous when x is sorted, as pydl assumes: then
     # these are pydl's per-interval sums), then add the runs into the grid.
     first = basis.first
-    starts = np.flatnonzero(first[1:] != first[:-1]) + 1
-    starts = np.concatenate([[0], starts]) if first.size else starts
+    run_start = np.empty(first.size, dtype=bool)
+    run_start[:1] = True
+    np.not_equal(first[1:], first[:-1], out=run_start[1:])
+    starts = run_start.nonzero()[0]
     run_sums = np.add.reduceat(self.products, starts, axis=1) if first.size else self.products
     self.full_grid = self._scatter(first[starts], run_sums)
     self._full_finite = bool(np.isfinite(np.add.reduce(self.full_grid)))
-    # The diagonal and the right-hand side in the flat grid.
-    self._kept_rows = (slice(0, basis.num_coeffs),
-                       slice(ORDER * size, ORDER * size + basis.num_coeffs))
+    # The most a subset may remove from each diagonal and right-hand-side sum
+    # for downdating (no limit on the off-diagonal sums).
+    self._removable = np.full(self.full_grid.size, np.inf)
+    for row in (0, ORDER):
+      cells = slice(row * size, (row + 1) * size)
+      self._removable[cells] = (1 - _MIN_KEPT_FRACTION) * np.abs(self.full_grid[cells])
 
   def _scatter(self, first: np.ndarray, terms: np.ndarray) -> np.ndarray:
     """Sums of `terms` [14, n] of points with knot intervals `first` in the grid."""
-    columns = (first + self.offsets[:, None]).ravel()
+    columns = (first + self.offsets).ravel()
     return np.bincount(columns, weights=terms.ravel(), minlength=self.grid_size)
 
   def _grid(self, mask: np.ndarray | None) -> tuple[np.ndarray, int]:
@@ -177,16 +236,14 @@ class NormalEquations:
     num_points = self.basis.first.size
     if mask is None:
       return self.full_grid, num_points
-    excluded = np.flatnonzero(~mask)
+    excluded = (~mask).nonzero()[0]
     if not excluded.size:
       return self.full_grid, num_points
     if self._full_finite and excluded.size * 4 < num_points:
       removed = self._scatter(self.basis.first[excluded], self.products[:, excluded])
-      if all(np.all(np.abs(removed[rows]) <=
-                    (1 - _MIN_KEPT_FRACTION) * np.abs(self.full_grid[rows]))
-             for rows in self._kept_rows):
+      if np.all(np.abs(removed) <= self._removable):
         return self.full_grid - removed, num_points - excluded.size
-    included = np.flatnonzero(mask)
+    included = mask.nonzero()[0]
     return (self._scatter(self.basis.first[included], self.products[:, included]),
             included.size)
 
@@ -205,8 +262,9 @@ class NormalEquations:
     grid = grid.reshape(ORDER + 1, -1)
     num_coeffs = self.basis.num_coeffs
     band = grid[:ORDER, :num_coeffs]
-    unsupported = np.flatnonzero(band[0] <= 1.0e-10 * num_points / num_coeffs)
-    if unsupported.size or not np.all(np.isfinite(grid)):
+    unsupported = band[0] <= 1.0e-10 * num_points / num_coeffs
+    if unsupported.any() or not np.isfinite(grid).all():
+      unsupported = unsupported.nonzero()[0]
       if self.basis.knots.size <= 2 * ORDER:
         # pydl gives up with its coefficients still zero (only 2 break points).
         return np.zeros(num_coeffs)
@@ -259,34 +317,52 @@ def fit(x: np.ndarray, y: np.ndarray, bkspace: float) -> CubicBSpline:
   return CubicBSpline(knots, system.solve(None, bkspace))
 
 
-class MaskedFitter:
-  """Repeated fits to subsets of one segment (the outlier-clipping passes).
+class SegmentFitter:
+  """Fits of one segment to subsets of its points, for any break-point spacing.
 
-  `fit_and_evaluate(mask)` equals `fit(x[mask], y[mask], bkspace).value(x)`
-  (to ~1e-15 relative: see `NormalEquations`); the basis and the
-  normal-equation sums of all of x are computed once per knot vector and
-  reused, since the knots change only when clipping removes the first or last
-  point.
+  `fit_and_evaluate(mask, bkspace)` equals `fit(x[mask], y[mask], bkspace).value(x)`
+  (to ~1e-15 relative: see `NormalEquations`). The knots depend on the
+  spacing only through the data range and `num_breakpoints`, so the basis and
+  normal-equation sums of all of x are computed once per knot vector, for all
+  spacings (the Kepler spline tries 20 per segment, and the largest often give
+  the same knots) and all clipping passes (the knots change only when clipping
+  removes the first or last point); and each subset is fitted once per knot
+  vector.
   """
 
-  def __init__(self, x: np.ndarray, y: np.ndarray, bkspace: float):
-    self.x, self.y, self.bkspace = np.asarray(x), np.asarray(y), bkspace
+  def __init__(self, x: np.ndarray, y: np.ndarray):
+    self.x, self.y = np.asarray(x), np.asarray(y)
     # In sorted x the extremes of x[mask] are its first and last points.
     self._sorted = bool(np.all(self.x[1:] >= self.x[:-1]))
-    self._system = None
-    self._range = None
+    self._systems = {}  # knots key -> NormalEquations
+    self._fits = {}  # (knots key, mask bytes) -> spline values
 
-  def _masked_range(self, mask: np.ndarray) -> tuple[float, float]:
+  def _knots_key(self, mask: np.ndarray, bkspace: float) -> tuple[float, float, int]:
     if self._sorted:
-      return self.x[mask.argmax()], self.x[mask.size - 1 - mask[::-1].argmax()]
-    masked = self.x[mask]
-    return masked.min(), masked.max()
+      start, stop = self.x[mask.argmax()], self.x[mask.size - 1 - mask[::-1].argmax()]
+    else:
+      masked = self.x[mask]
+      start, stop = masked.min(), masked.max()
+    return start, stop, num_breakpoints(stop - start, bkspace)
 
-  def fit_and_evaluate(self, mask: np.ndarray) -> np.ndarray:
-    data_range = self._masked_range(mask)
-    if self._system is None or data_range != self._range:
-      knots = breakpoints_over(*data_range, self.bkspace)
-      self._system = NormalEquations(Basis(knots, self.x), self.y)
-      self._range = data_range
-    coefficients = self._system.solve(mask, self.bkspace)
-    return self._system.basis.evaluate(coefficients)
+  def fit_and_evaluate(self, mask: np.ndarray, bkspace: float) -> tuple[np.ndarray, tuple]:
+    """(spline values at all x, a key naming this fit: equal keys, equal fits).
+
+    The values are shared between equal fits: do not modify them.
+
+    Raises:
+      BreakpointSpacingError, NotPositiveDefiniteError: see `NormalEquations.solve`.
+    """
+    knots_key = self._knots_key(mask, bkspace)
+    key = (knots_key, mask.tobytes())
+    values = self._fits.get(key)
+    if values is None:
+      system = self._systems.get(knots_key)
+      if system is None:
+        system = NormalEquations(Basis(_breakpoints(*knots_key), self.x, self._sorted),
+                                 self.y)
+        self._systems[knots_key] = system
+      # Failures are not kept: their messages name the spacing.
+      values = system.basis.evaluate(system.solve(mask, bkspace))
+      self._fits[key] = values
+    return values, key

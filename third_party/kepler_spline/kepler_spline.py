@@ -43,6 +43,8 @@ class SegmentFitError(errors.AstronetError):
 
 
 BACKENDS = ("numpy", "pydl")
+# Outlier threshold (robust sigmas) of the clipping passes: the original's default.
+OUTLIER_CUT = 3
 
 
 class FailedSegment(NamedTuple):
@@ -56,7 +58,7 @@ def kepler_spline(time: np.ndarray,
                   flux: np.ndarray,
                   bkspace: float = 1.5,
                   maxiter: int = 5,
-                  outlier_cut: float = 3,
+                  outlier_cut: float = OUTLIER_CUT,
                   backend: str = "numpy") -> tuple[np.ndarray, np.ndarray]:
   """Computes a best-fit spline curve for one light-curve segment.
 
@@ -81,57 +83,76 @@ def kepler_spline(time: np.ndarray,
     SplineError: pydl failed in the way too small a bkspace makes it fail.
     SegmentFitError: pydl failed in another way on this segment.
   """
-  if backend not in BACKENDS:
-    raise ValueError("Unknown spline backend {!r}; expected one of {}".format(
-        backend, BACKENDS))
-  if len(time) < 4:
-    raise InsufficientPointsError(
-        "Cannot fit a spline on less than 4 points. Got {} points.".format(
-            len(time)))
+  return _Segment(time, flux, backend).spline(bkspace, maxiter, outlier_cut)
 
-  # Rescale time into [0, 1] and the break-point spacing with it.
-  t_min = np.min(time)
-  t_max = np.max(time)
-  time = (time - t_min) / (t_max - t_min)
-  bkspace /= (t_max - t_min)
 
-  spline = None
-  mask = None
-  fitter = bspline.MaskedFitter(time, flux, bkspace) if backend == "numpy" else None
-  for _ in range(maxiter):
-    if spline is None:
-      mask = np.ones_like(time, dtype=bool)
-    else:
-      new_mask = robust_mean.inlier_mask(flux - spline, cut=outlier_cut)
-      if np.array_equal(new_mask, mask):
-        break  # Converged.
-      mask = new_mask
+class _Segment:
+  """One segment, its time rescaled to [0, 1], and the fits made so far.
 
-    if np.count_nonzero(mask) < 4:
-      # The outliers were such a large fraction of the segment that the
-      # previous spline is probably junk too.
+  Fitting one segment for several spacings through one `_Segment` gives the
+  same results as separate `kepler_spline` calls; with the numpy backend,
+  fits that are the same for two spacings (same knots, same points) and the
+  clipping that follows them are computed once.
+  """
+
+  def __init__(self, time: np.ndarray, flux: np.ndarray, backend: str):
+    if backend not in BACKENDS:
+      raise ValueError("Unknown spline backend {!r}; expected one of {}".format(
+          backend, BACKENDS))
+    if len(time) < 4:
       raise InsufficientPointsError(
-          "Cannot fit a spline on less than 4 points. After removing "
-          "outliers, got {} points.".format(np.sum(mask)))
+          "Cannot fit a spline on less than 4 points. Got {} points.".format(len(time)))
+    self.num_points = len(time)
+    self.flux = flux
+    self.t_min, self.t_max = np.min(time), np.max(time)
+    self.x = (time - self.t_min) / (self.t_max - self.t_min)
+    self._fitter = bspline.SegmentFitter(self.x, flux) if backend == "numpy" else None
+    self._next_masks = {}  # fit key -> the clipping mask its residuals give
 
-    try:
-      if fitter is not None:
-        spline = fitter.fit_and_evaluate(mask)
+  def spline(self, bkspace: float, maxiter: int, outlier_cut: float):
+    """`kepler_spline` of this segment: (spline, mask); raises its errors."""
+    bkspace = bkspace / (self.t_max - self.t_min)  # in units of the rescaled time
+    spline = key = None
+    mask = None
+    for _ in range(maxiter):
+      if spline is None:
+        mask = np.ones(self.x.size, dtype=bool)
       else:
-        spline = _fit_with_pydl(time, flux, mask, bkspace)
-    except (IndexError, TypeError, bspline.BreakpointSpacingError) as e:
-      raise SplineError(
-          "Fitting spline failed with error: '{}'. This might be caused by the "
-          "breakpoint spacing being too small, and/or there being insufficient "
-          "points to fit the spline in one of the intervals.".format(e)) from e
-    except Exception as e:  # pylint: disable=broad-except
-      raise SegmentFitError(
-          "pydl bspline.iterfit failed on a segment of {} points spanning "
-          "[{:.6f}, {:.6f}] with bkspace {:.6g}: {}: {}".format(
-              len(time), t_min, t_max, bkspace * (t_max - t_min),
-              type(e).__name__, e)) from e
+        new_mask = self._next_masks.get((key, outlier_cut)) if key else None
+        if new_mask is None:
+          new_mask = robust_mean.inlier_mask(self.flux - spline, cut=outlier_cut)
+          if key:
+            self._next_masks[(key, outlier_cut)] = new_mask
+        if (new_mask == mask).all():
+          break  # Converged.
+        mask = new_mask
 
-  return spline, mask
+      num_points = np.count_nonzero(mask)
+      if num_points < 4:
+        # The outliers were such a large fraction of the segment that the
+        # previous spline is probably junk too.
+        raise InsufficientPointsError(
+            "Cannot fit a spline on less than 4 points. After removing "
+            "outliers, got {} points.".format(num_points))
+
+      try:
+        if self._fitter is not None:
+          spline, key = self._fitter.fit_and_evaluate(mask, bkspace)
+        else:
+          spline = _fit_with_pydl(self.x, self.flux, mask, bkspace)
+      except (IndexError, TypeError, bspline.BreakpointSpacingError) as e:
+        raise SplineError(
+            "Fitting spline failed with error: '{}'. This might be caused by the "
+            "breakpoint spacing being too small, and/or there being insufficient "
+            "points to fit the spline in one of the intervals.".format(e)) from e
+      except Exception as e:  # pylint: disable=broad-except
+        raise SegmentFitError(
+            "pydl bspline.iterfit failed on a segment of {} points spanning "
+            "[{:.6f}, {:.6f}] with bkspace {:.6g}: {}: {}".format(
+                self.num_points, self.t_min, self.t_max,
+                bkspace * (self.t_max - self.t_min), type(e).__name__, e)) from e
+
+    return spline, mask
 
 
 def _fit_with_pydl(time, flux, mask, bkspace):
@@ -206,6 +227,7 @@ def choose_kepler_spline(all_time: Sequence[np.ndarray],
     return best_spline, metadata
   sigma = np.median(np.abs(scaled_diffs)) * 1.48
 
+  segments = {}  # segment index -> _Segment, kept across spacings
   for bkspace in bkspaces:
     nparams = 0  # Free parameters of the piecewise spline.
     npoints = 0  # Points used in the fit.
@@ -215,8 +237,9 @@ def choose_kepler_spline(all_time: Sequence[np.ndarray],
     bad_bkspace = False
     for segment_index, (time, flux) in enumerate(zip(all_time, all_flux)):
       try:
-        spline_piece, mask = kepler_spline(
-            time, flux, bkspace=bkspace, maxiter=maxiter, backend=backend)
+        if segment_index not in segments:
+          segments[segment_index] = _Segment(time, flux, backend)
+        spline_piece, mask = segments[segment_index].spline(bkspace, maxiter, OUTLIER_CUT)
       except (InsufficientPointsError, SegmentFitError) as e:
         # Expected now and then (e.g. after removing transits): skip the
         # segment but keep fitting the others.
@@ -239,10 +262,11 @@ def choose_kepler_spline(all_time: Sequence[np.ndarray],
       spline.append(spline_piece)
       light_curve_mask.append(mask)
 
-      total_time = np.max(time) - np.min(time)
+      segment = segments[segment_index]
+      total_time = segment.t_max - segment.t_min
       nknots = int(total_time / bkspace) + 1  # As in the bspline implementation.
       nparams += nknots + 3 - 1  # knots + degree - 1
-      npoints += np.sum(mask)
+      npoints += np.count_nonzero(mask)
       ssr += np.sum((flux[mask] - spline_piece[mask])**2)
 
     if bad_bkspace or not npoints:

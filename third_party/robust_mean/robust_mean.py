@@ -31,9 +31,11 @@ def _median(values: np.ndarray):
   cost as much as the partition.
   """
   k = values.size // 2
+  part = values.copy()  # np.partition's copy, without its argument handling
   if values.size % 2:
-    return np.partition(values, k)[k]
-  part = np.partition(values, (k - 1, k))
+    part.partition(k)
+    return part[k]
+  part.partition((k - 1, k))
   return (part[k - 1] + part[k]) / 2
 
 
