@@ -9,9 +9,17 @@ cost of a Kepler TCE. This module computes the same fit with whole-array numpy:
 * break points: `nbkpts = int(range / bkspace) + 1` evenly spaced over the data
   range, padded with 3 more on each side at the same spacing (as pydl);
 * basis: the de Boor recursion (`bsplvn`) for all points at once;
-* normal equations: the banded matrix assembled with `np.bincount` per
-  diagonal, factorised with LAPACK's banded Cholesky (scipy), as pydl does;
-* evaluation: one gather per basis function.
+* normal equations: every point's band products summed per knot interval
+  (`np.add.reduceat`, pydl's per-interval sums) and added into the band
+  (`np.bincount`), factorised with LAPACK's banded Cholesky (scipy), as pydl
+  does;
+* evaluation: one gather of the coefficients under each point.
+
+The Kepler spline refits each segment to subsets of its points (outlier
+clipping) for 20 break-point spacings. `SegmentFitter` makes that cheap: the
+sums over all points are computed once per knot vector, a subset's are the
+full sums minus the few excluded points' (`NormalEquations`), and spacings
+that give the same knots share their fits.
 
 pydl behaviours kept on purpose, because the spline-selection logic depends
 on them:
