@@ -253,6 +253,10 @@ def test_segment_fitter_shares_fits_of_spacings_with_the_same_knots(kepler90_seg
   assert key_a == key_b != key_c and b is a
   np.testing.assert_array_equal(a, bspline.SegmentFitter(x, flux).fit_and_evaluate(mask, 0.45)[0])
   assert not np.array_equal(a, c)
+  # A new spacing keeps the fits only if it gives all points the same knots.
+  assert fitter.begin_spacing(0.34) and not fitter.begin_spacing(0.45)
+  assert fitter.fit_and_evaluate(mask, 0.45)[0] is not a  # dropped by begin_spacing
+  assert fitter.begin_spacing(0.3)
 
 
 def test_choose_kepler_spline_equals_separate_fits(kepler90_segments):

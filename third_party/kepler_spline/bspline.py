@@ -344,6 +344,23 @@ class SegmentFitter:
     self._sorted = bool(np.all(self.x[1:] >= self.x[:-1]))
     self._systems = {}  # knots key -> NormalEquations
     self._fits = {}  # (knots key, mask bytes) -> spline values
+    self._initial_key = None  # knots key of all points at the current spacing
+
+  def begin_spacing(self, bkspace: float) -> bool:
+    """Starts the fits of one spacing; returns whether earlier fits were dropped.
+
+    Spacings share fits only when they give all the points the same knots, and
+    such spacings are neighbours in a sorted list of spacings (the break-point
+    count falls as the spacing grows). Fits made under other knots are dropped,
+    so that memory holds about one spacing's fits, not all of them.
+    """
+    key = self._knots_key(np.ones(self.x.size, dtype=bool), bkspace)
+    if key == self._initial_key:
+      return False
+    self._systems.clear()
+    self._fits.clear()
+    self._initial_key = key
+    return True
 
   def _knots_key(self, mask: np.ndarray, bkspace: float) -> tuple[float, float, int]:
     if self._sorted:

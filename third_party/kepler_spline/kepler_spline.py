@@ -114,6 +114,8 @@ class _Segment:
   def spline(self, bkspace: float, maxiter: int, outlier_cut: float):
     """`kepler_spline` of this segment: (spline, mask); raises its errors."""
     bkspace = bkspace / (self.t_max - self.t_min)  # in units of the rescaled time
+    if self._fitter is not None and self._fitter.begin_spacing(bkspace):
+      self._next_masks.clear()
     spline = key = None
     mask = None
     for _ in range(maxiter):
