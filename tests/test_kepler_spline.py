@@ -132,6 +132,23 @@ def test_pydl_failure_in_one_segment_is_contained(test_data):
   assert not metadata.light_curve_mask[1].any()
 
 
+@pytest.mark.parametrize("time, bkspace, cause", [
+    (np.r_[np.linspace(0, 4, 50), np.nan, np.linspace(4.1, 10, 49)], 1.0, "NaN"),
+    (np.full(100, 3.0), 1.0, "NaN"),  # no time span
+    (np.linspace(0, 10, 100), 0.0, "infinity"),
+])
+def test_degenerate_segment_is_a_segment_failure(time, bkspace, cause):
+  """As with pydl: the segment fails (SegmentFitError), nothing escapes."""
+  flux = 1 + 0.01 * np.cos(np.arange(100.0))
+  with pytest.raises(kepler_spline.SegmentFitError, match=cause):
+    kepler_spline.kepler_spline(time, flux, bkspace)
+  good_time = np.linspace(20, 30, 100)
+  spline, metadata = kepler_spline.choose_kepler_spline(
+      [time, good_time], [flux, flux], [bkspace, 2.0], verbose=False)
+  assert (0, bkspace) in [(f.segment_index, f.bkspace) for f in metadata.failed_segments]
+  assert np.all(np.isfinite(spline[1])) and metadata.bkspace is not None
+
+
 def test_pydl_failure_does_not_stop_fit_kepler_spline(test_data):
   bad = np.load(test_data / "pydl_broadcast_segment.npz")
   good_time = np.linspace(100, 110, 300)

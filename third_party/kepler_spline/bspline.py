@@ -354,8 +354,11 @@ class SegmentFitter:
     count falls as the spacing grows). Fits made under other knots are dropped,
     so that memory holds about one spacing's fits, not all of them.
     """
-    key = self._knots_key(np.ones(self.x.size, dtype=bool), bkspace)
-    if key == self._initial_key:
+    try:
+      key = self._knots_key(np.ones(self.x.size, dtype=bool), bkspace)
+    except (ValueError, OverflowError):  # NaN or infinite range or spacing
+      key = None  # the fit reports it, as pydl's does
+    if key is not None and key == self._initial_key:
       return False
     self._systems.clear()
     self._fits.clear()
