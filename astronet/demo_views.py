@@ -12,6 +12,7 @@ import time as time_lib
 import numpy as np
 from absl import logging
 
+from astronet import missions
 from astronet import plotting
 from astronet.data import preprocess
 from tf_util import atomic_io
@@ -43,7 +44,8 @@ def kepler90_views(kepler_data_dir: str, output_dir: str, kepler_id: int, period
   title = "KIC {}: period {:g} d, t0 {:g}, duration {:g} d".format(
       kepler_id, period, t0, duration)
   plotting.plot_views(tce_views["global_view"], tce_views["local_view"], title,
-                      os.path.join(output_dir, name + "_views.png"))
+                      os.path.join(output_dir, name + "_views.png"),
+                      plotting.view_axes(missions.KEPLER, period, duration))
   plotting.plot_detrending(
       np.concatenate(all_time), np.concatenate(all_flux), time, flux,
       "KIC {}: raw and spline-detrended light curve".format(kepler_id),

@@ -20,15 +20,35 @@ def save_figure(fig, output_file: str) -> None:
     plt.close(fig)
 
 
+HOURS_PER_DAY = 24.0
+
+
+def view_axes(mission, period: float, duration: float) -> tuple[np.ndarray, np.ndarray]:
+  """(global-view bin centres as a fraction of the period, local-view bin
+  centres in hours from transit) of a `missions.Mission`'s views."""
+  return (mission.global_view.bin_centres(period, duration) / period,
+          mission.local_view.bin_centres(period, duration) * HOURS_PER_DAY)
+
+
 def plot_views(global_view: np.ndarray, local_view: np.ndarray, title: str,
-               output_file: str) -> None:
-  """Side-by-side plot of a global and a local view (normalised flux vs bin)."""
-  fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-  for ax, view, name in ((axes[0], global_view, "global view"),
-                         (axes[1], local_view, "local view")):
-    ax.plot(view, ".", markersize=3)
+               output_file: str, axes: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+  """Side-by-side plot of a global and a local view.
+
+  Normalised flux against `axes` (`view_axes`: phase, hours from transit) when
+  given, against the bin index otherwise (records without the TCE's period).
+  """
+  fig, plots = plt.subplots(1, 2, figsize=(12, 4))
+  labels = (("phase (fraction of the period)", "hours from transit") if axes is not None
+            else ("bin", "bin"))
+  for ax, view, name, x, label in zip(plots, (global_view, local_view),
+                                      ("global view", "local view"),
+                                      axes or (None, None), labels):
+    if x is None:
+      ax.plot(view, ".", markersize=3)
+    else:
+      ax.plot(x, view, ".", markersize=3)
     ax.set_title("{} ({} bins)".format(name, len(view)))
-    ax.set_xlabel("bin")
+    ax.set_xlabel(label)
     ax.set_ylabel("normalised flux")
   fig.suptitle(title)
   fig.tight_layout()

@@ -97,7 +97,8 @@ def predict_from_fits():
   if FLAGS.output_image_file:
     from astronet import plotting
     plotting.plot_views(views["global_view"], views["local_view"],
-                        "{}: p = {:.3f}".format(name, probability), FLAGS.output_image_file)
+                        "{}: p = {:.3f}".format(name, probability), FLAGS.output_image_file,
+                        plotting.view_axes(missions.TESS, FLAGS.period, FLAGS.duration))
   return 0
 
 
@@ -150,7 +151,8 @@ def main(argv):
     plotting.plot_views(views["global_view"], views["local_view"],
                         "{} {}: p = {:.3f}".format(mission.star_prefix, star_id,
                                                    probability),
-                        FLAGS.output_image_file)
+                        FLAGS.output_image_file,
+                        plotting.view_axes(mission, FLAGS.period, FLAGS.duration))
   return 0
 
 

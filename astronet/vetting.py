@@ -22,7 +22,7 @@ from astronet import plotting
 from light_curve_util import views as views_lib
 from tf_util import errors
 
-HOURS = 24.0
+HOURS = plotting.HOURS_PER_DAY
 
 
 @dataclasses.dataclass
@@ -34,13 +34,6 @@ class Tce:
   duration: float
   sectors: Sequence[int] = ()
   label: str = ""
-
-
-def bin_centres(config: views_lib.ViewConfig, period: float, duration: float) -> np.ndarray:
-  """Phase of each bin's centre (days from transit)."""
-  t_min, t_max = config.window(period, duration)
-  width = (t_max - t_min) / config.num_bins
-  return t_min + (np.arange(config.num_bins) + 0.5) * width
 
 
 def _view_or_none(time, flux, period, duration, config, t0):
@@ -95,8 +88,7 @@ def render(time: np.ndarray, flux: np.ndarray, tce: Tce, mission: missions.Missi
   probabilities = np.asarray(probabilities, np.float64)
   probability, spread = float(probabilities.mean()), float(probabilities.std())
   depth = depth_ppm(time, flux, tce)
-  local_hours = bin_centres(mission.local_view, tce.period, tce.duration) * HOURS
-  global_phase = bin_centres(mission.global_view, tce.period, tce.duration) / tce.period
+  global_phase, local_hours = plotting.view_axes(mission, tce.period, tce.duration)
 
   fig = plt.figure(figsize=(13, 11))
   grid = fig.add_gridspec(4, 3, height_ratios=[1, 1, 1, 1])

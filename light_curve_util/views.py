@@ -88,6 +88,17 @@ class ViewConfig:
     """Bin width in days."""
     return (duration if self.is_local else period) * self.bin_width_factor
 
+  def bin_centres(self, period: float, duration: float | None) -> np.ndarray:
+    """Centre of each bin, days from the event centre: [num_bins].
+
+    The bins are `bin_width` wide and evenly spaced so that the first starts at
+    the window's left end and the last ends at its right end (median_filter).
+    """
+    t_min, t_max = self.window(period, duration)
+    width = self.bin_width(period, duration)
+    spacing = (t_max - t_min - width) / (self.num_bins - 1)
+    return t_min + width / 2 + spacing * np.arange(self.num_bins)
+
 
 KEPLER_GLOBAL_VIEW = ViewConfig(num_bins=2001, bin_width_factor=1 / 2001)
 KEPLER_LOCAL_VIEW = ViewConfig(

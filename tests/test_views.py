@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from astronet import missions
+from astronet import plotting
 from astronet.data import preprocess
 from light_curve_util import views
 from tests.conftest import KEPLER90_ID
@@ -206,3 +207,25 @@ def test_process_tce_by_value_matches_original(test_data, triage_goldens, golden
     assert np.max(np.abs(kepler[name] - golden_kepler90i[name])) <= VIEW_ATOL
   with pytest.raises(errors.InvalidTCEError, match="sector is required"):
     tce_views.process_tce(1, 1.0, 0.0, 0.1, "tess", str(test_data))
+
+
+def test_bin_centres_span_the_window_and_put_the_transit_at_zero(kepler90i_detrended):
+  """The phase axis of the view figures: the bins' centres as median_filter
+  lays the bins out, and Kepler-90 i's transit at 0 hours of its local view."""
+  period, duration = KEPLER90I["period"], KEPLER90I["duration"]
+  for config in (missions.KEPLER.global_view, missions.KEPLER.local_view,
+                 missions.TESS.global_view, missions.TESS.local_view):
+    centres = config.bin_centres(period, duration)
+    t_min, t_max = config.window(period, duration)
+    width = config.bin_width(period, duration)
+    assert centres.shape == (config.num_bins,)
+    assert centres[0] == pytest.approx(t_min + width / 2)
+    assert centres[-1] == pytest.approx(t_max - width / 2)
+    np.testing.assert_allclose(np.diff(centres), np.diff(centres)[0], rtol=1e-9)
+  time, flux = kepler90i_detrended
+  got = preprocess.generate_views(time, flux, period, KEPLER90I["t0"], duration)
+  _, local_hours = plotting.view_axes(missions.KEPLER, period, duration)
+  in_transit = np.abs(local_hours) < duration * 24 / 2
+  assert in_transit.sum() > 10
+  assert got["local_view"][in_transit].mean() < -0.5
+  assert abs(got["local_view"][~in_transit].mean()) < 0.2
