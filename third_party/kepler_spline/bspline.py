@@ -61,7 +61,8 @@ def breakpoints(x: np.ndarray, bkspace: float) -> np.ndarray:
   `int(range / bkspace) + 1` points (at least 2) evenly spread from min(x) to
   max(x), plus ORDER - 1 points beyond each end at the same spacing.
   """
-  return breakpoints_over(x.min(), x.max(), bkspace)
+  start, stop = x.min(), x.max()
+  return _breakpoints(start, stop, num_breakpoints(stop - start, bkspace))
 
 
 # Multiples of the spacing of the ORDER - 1 padding points beyond each end.
@@ -73,15 +74,9 @@ def num_breakpoints(span: float, bkspace: float) -> int:
   return max(int(span / bkspace) + 1, 2)
 
 
-def breakpoints_over(start: float, stop: float, bkspace: float) -> np.ndarray:
-  """`breakpoints` of data whose minimum is `start` and maximum `stop`.
-
-  They depend on `bkspace` only through `num_breakpoints`.
-  """
-  return _breakpoints(start, stop, num_breakpoints(stop - start, bkspace))
-
-
 def _breakpoints(start: float, stop: float, num: int) -> np.ndarray:
+  """`num` break points from `start` to `stop` (the data range), padded; the
+  knots depend on the spacing only through `num`."""
   span = stop - start
   # pydl builds the points from a float32 index times the spacing; keep that
   # rounding so the break points (and the fit) are the same to the last bit.
@@ -169,7 +164,8 @@ class Basis:
     self.knots = knots
     self.first = knot_intervals(knots, x, sorted_x) - (ORDER - 1)
     self.values = basis_values(knots, x, self.first + (ORDER - 1))
-    self._coefficient_index = None  # [ORDER, len(x)], made by the first evaluate
+    # [ORDER, len(x)]: the coefficients under each point, for evaluate.
+    self._coefficient_index = self.first + np.arange(ORDER)[:, None]
 
   @property
   def num_coeffs(self) -> int:
@@ -178,8 +174,6 @@ class Basis:
   def evaluate(self, coefficients: np.ndarray) -> np.ndarray:
     # One gather of the ORDER coefficients under each point; the sum over
     # axis 0 adds the rows in order, as a running sum would.
-    if self._coefficient_index is None:
-      self._coefficient_index = self.first + np.arange(ORDER)[:, None]
     products = coefficients.take(self._coefficient_index)
     np.multiply(self.values, products, out=products)
     return np.add.reduce(products, axis=0)
